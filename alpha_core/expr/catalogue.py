@@ -68,16 +68,18 @@ class OperatorSpec:
     def variadic(self) -> bool:
         return self.max_args == -1
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name.lower(): p for p in self.params})
+
     def param(self, name: str) -> Param | None:
         """The parameter called ``name`` (case-insensitive), or None."""
-        return _param_index(self).get(name.lower())
+        return self._by_name.get(name.lower())
 
     def defaults(self) -> dict[str, Any]:
         """Defaults of the optional parameters, keyed by catalogue spelling."""
         return {p.name: p.default for p in self.params if p.default is not REQUIRED and not p.variadic}
 
 
-@dataclass(frozen=True)
 class BindError(Exception):
     """A call that does not fit its operator's signature.
 
@@ -85,12 +87,9 @@ class BindError(Exception):
     index into the call's keyword list of the offending keyword, or None when the whole call is at fault.
     """
 
-    code: str
-    message: str
-    keyword: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+    def __init__(self, code: str, message: str, keyword: int | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.keyword = code, message, keyword
 
 
 @dataclass(frozen=True)
@@ -123,6 +122,8 @@ def bind(spec: OperatorSpec, args: Sequence[T], kwargs: Sequence[tuple[str, T]])
     positional = [p for p in spec.params if not p.keyword_only]
     if spec.variadic:
         inputs = list(args)
+        if len(inputs) < spec.min_args:
+            raise BindError("E_ARITY", f"{spec.name} takes at least {spec.min_args} value inputs, got {len(inputs)}")
     else:
         if len(args) > len(positional):
             raise BindError("E_ARITY", f"{spec.name} takes at most {len(positional)} positional arguments, got {len(args)}")
@@ -251,11 +252,6 @@ class Catalogue:
 
     def __contains__(self, name: str) -> bool:
         return name.lower() in self.operators
-
-
-@lru_cache(maxsize=None)
-def _param_index(spec: OperatorSpec) -> dict[str, Param]:
-    return {p.name.lower(): p for p in spec.params}
 
 
 def load_catalogue(text: str | None = None) -> Catalogue:

@@ -1,0 +1,118 @@
+"""Daily price fields of the real panel and their known defects (SIMULATION.md §2, PROVENANCE.md).
+
+``price_arrays`` turns the ``all_stocks_5yr`` frame into (T, N) arrays; ``apply_defects`` blanks the
+documented bad print and finds the unadjusted corporate actions by rule (close-to-close ratio < 0.6),
+checking the rule's answer against the documented list; ``derived_prices`` computes returns, vwap, adv20.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataFileError
+
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+CORPORATE_ACTION_RATIO = 0.6
+# PROVENANCE.md "Known defects": unadjusted corporate actions (returns NaN on that date)
+KNOWN_CORPORATE_ACTIONS = frozenset({
+    ("DISCA", "2014-08-07"), ("DISCK", "2014-08-07"), ("BAX", "2015-07-01"),
+    ("EBAY", "2015-07-20"), ("NI", "2015-07-02"),
+})
+# PROVENANCE.md: bad prints whose open/high/low/close are set to NaN (volume kept)
+KNOWN_BAD_PRINTS = frozenset({("LNT", "2016-05-19")})
+
+
+def price_arrays(path: Path | str, frame) -> tuple[np.ndarray, tuple[str, ...], dict[str, np.ndarray]]:
+    """(dates (T,) datetime64[D] = sorted union of dates, tickers (N,) sorted, {open..volume: (T, N) float64}).
+
+    ``frame`` holds the string columns of ``all_stocks_5yr.csv.gz`` (``date,open,high,low,close,volume,Name``).
+    A missing row or blank cell is NaN. Raises ``DataFileError`` naming ``path`` on an unparsable date or
+    number, a blank ``Name``, or a (Name, date) pair given twice.
+    """
+    import polars as pl
+
+    from .csvfiles import parse_dates, parse_floats, require_text
+
+    names = require_text(path, frame, "Name")
+    day = parse_dates(path, frame, "date").to_numpy().astype("datetime64[D]")
+    values = parse_floats(path, frame, PRICE_COLUMNS)
+    dates, t_idx = np.unique(day, return_inverse=True)
+    tickers = names.unique().sort().to_list()  # byte order = code-point order = Python's sorted()
+    n_idx = (names.rank("dense") - 1).to_numpy().astype(np.int64)
+    T, N = len(dates), len(tickers)
+    flat = t_idx.astype(np.int64) * N + n_idx
+    if np.unique(flat).size != flat.size:
+        key = pl.DataFrame({"Name": names, "date": frame["date"]})
+        dup = key.filter(key.is_duplicated()).row(0)
+        raise DataFileError(path, f"row for {dup[0]} on {dup[1]} appears more than once")
+    out = {}
+    for col in PRICE_COLUMNS:
+        arr = np.full(T * N, np.nan)
+        arr[flat] = values[col].to_numpy().astype(np.float64)
+        arr[~np.isfinite(arr)] = np.nan
+        out[col] = arr.reshape(T, N)
+    return dates, tuple(str(t) for t in tickers), out
+
+
+def _cells(pairs, dates: np.ndarray, tickers: tuple[str, ...]) -> list[tuple[int, int]]:
+    pos = {t: i for i, t in enumerate(tickers)}
+    out = []
+    for ticker, day in sorted(pairs):
+        t = int(np.searchsorted(dates, np.datetime64(day, "D")))
+        if ticker in pos and t < len(dates) and dates[t] == np.datetime64(day, "D"):
+            out.append((t, pos[ticker]))
+    return out
+
+
+def close_ratio(close: np.ndarray) -> np.ndarray:
+    """close / ts_delay(close, 1), (T, N); row 0 and any NaN input -> NaN; zero previous close -> NaN."""
+    ratio = np.full(close.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio[1:] = close[1:] / close[:-1]
+    ratio[~np.isfinite(ratio)] = np.nan
+    return ratio
+
+
+def apply_defects(path: Path | str, dates: np.ndarray, tickers: tuple[str, ...],
+                  prices: dict[str, np.ndarray]) -> list[tuple[int, int]]:
+    """Blank the known bad prints (OHLC -> NaN, in place) and return the corporate-action cells (t, n).
+
+    Corporate actions are found by rule: close-to-close ratio < 0.6 (after the bad prints are blanked).
+    The found set must equal ``KNOWN_CORPORATE_ACTIONS`` restricted to cells where the ratio exists;
+    otherwise ``DataFileError`` names ``path`` and the undocumented or missing cells.
+    """
+    for t, n in _cells(KNOWN_BAD_PRINTS, dates, tickers):
+        for col in ("open", "high", "low", "close"):
+            prices[col][t, n] = np.nan
+    ratio = close_ratio(prices["close"])
+    with np.errstate(invalid="ignore"):
+        found = {(int(t), int(n)) for t, n in np.argwhere(ratio < CORPORATE_ACTION_RATIO)}
+    expected = {c for c in _cells(KNOWN_CORPORATE_ACTIONS, dates, tickers) if not np.isnan(ratio[c])}
+    if found != expected:
+        def show(cells):
+            return sorted(f"{tickers[n]} {dates[t]}" for t, n in cells)
+        raise DataFileError(path, f"close-to-close ratio < {CORPORATE_ACTION_RATIO} does not match the documented "
+                                  f"corporate actions: undocumented {show(found - expected)}, "
+                                  f"not found {show(expected - found)}")
+    return sorted(found)
+
+
+def strict_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """ts_mean(x, window) with the strict window of FASTEXPR §6: NaN unless all ``window`` rows are valid."""
+    import bottleneck as bn
+
+    if x.shape[0] < window:
+        return np.full(x.shape, np.nan)
+    return bn.move_mean(x, window, min_count=window, axis=0)
+
+
+def derived_prices(prices: dict[str, np.ndarray], corporate_actions=()) -> dict[str, np.ndarray]:
+    """returns = close/ts_delay(close,1)-1 (NaN on ``corporate_actions`` cells (t, n)); vwap = (high+low+close)/3;
+    adv20 = strict 20-day mean of volume (shares). Inputs and outputs (T, N) float64.
+    """
+    returns = close_ratio(prices["close"]) - 1.0
+    for t, n in corporate_actions:
+        returns[t, n] = np.nan
+    vwap = (prices["high"] + prices["low"] + prices["close"]) / 3.0
+    return {"returns": returns, "vwap": vwap, "adv20": strict_mean(prices["volume"], 20)}

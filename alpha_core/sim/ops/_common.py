@@ -1,0 +1,109 @@
+"""Shared helpers of the operator kernels: argument checks and output cleaning.
+
+Every kernel returns a new ``(T, N)`` float64 array with ``+-inf`` mapped to NaN (FASTEXPR.md §6).
+Bad constant arguments raise ``KernelArgumentError`` (a ``ValueError``) naming the operator and
+the parameter.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+NAN = float("nan")
+
+
+class KernelArgumentError(ValueError):
+    """A kernel got an argument it cannot use; the message names the operator and parameter."""
+
+
+def finite(a: Any) -> np.ndarray:
+    """``a`` as float64 with ``+-inf`` set to NaN, in place when ``a`` is already a float64 ndarray.
+
+    Only call on arrays the kernel created itself (never on an input).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 0:
+        return a if np.isfinite(a) or np.isnan(a) else np.asarray(NAN)
+    np.putmask(a, np.isinf(a), NAN)
+    return a
+
+
+def matrix(op: str, name: str, value: Any) -> np.ndarray:
+    """``value`` as a 2-D float64 array (no copy when possible).
+
+    Raises ``KernelArgumentError`` when ``value`` is not two-dimensional.
+    """
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim != 2:
+        raise KernelArgumentError(
+            f"{op}: argument '{name}' must be a (T, N) array, got an array of shape {a.shape}")
+    return a
+
+
+def same_shape(op: str, **arrays: np.ndarray) -> None:
+    """Raise ``KernelArgumentError`` unless all the named arrays have one shape."""
+    shapes = {k: v.shape for k, v in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        raise KernelArgumentError(f"{op}: inputs have different shapes {shapes}")
+
+
+def window(op: str, name: str, value: Any, minimum: int = 1) -> int:
+    """A window/lag constant as int (non-integers floored, FASTEXPR.md §6); below ``minimum`` raises."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise KernelArgumentError(f"{op}: '{name}' must be a number, got {value!r}") from None
+    if not math.isfinite(f):
+        raise KernelArgumentError(f"{op}: '{name}' must be finite, got {value!r}")
+    d = int(math.floor(f))
+    if d < minimum:
+        raise KernelArgumentError(f"{op}: '{name}' must be an integer >= {minimum}, got {value!r}")
+    return d
+
+
+def integer(op: str, name: str, value: Any, allowed: tuple[int, ...] | None = None,
+            minimum: int | None = None) -> int:
+    """An int-kind constant (``1.0`` accepted); not integral, outside ``allowed`` or below ``minimum`` raises."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise KernelArgumentError(f"{op}: '{name}' must be an integer, got {value!r}") from None
+    if not math.isfinite(f) or f != math.floor(f):
+        raise KernelArgumentError(f"{op}: '{name}' must be an integer, got {value!r}")
+    i = int(f)
+    if allowed is not None and i not in allowed:
+        raise KernelArgumentError(f"{op}: '{name}' must be one of {list(allowed)}, got {value!r}")
+    if minimum is not None and i < minimum:
+        raise KernelArgumentError(f"{op}: '{name}' must be >= {minimum}, got {value!r}")
+    return i
+
+
+def number(op: str, name: str, value: Any) -> float:
+    """A const-kind constant as a finite float."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise KernelArgumentError(f"{op}: '{name}' must be a number, got {value!r}") from None
+    if not math.isfinite(f):
+        raise KernelArgumentError(f"{op}: '{name}' must be finite, got {value!r}")
+    return f
+
+
+def flag(op: str, name: str, value: Any) -> bool:
+    """A bool-kind constant (bool, 0/1, or 'true'/'false')."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise KernelArgumentError(f"{op}: '{name}' must be true or false, got {value!r}")
+
+
+def choice(op: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """A string-kind enum, matched case-insensitively; returns the lower-case spelling."""
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    raise KernelArgumentError(f"{op}: '{name}' must be one of {list(allowed)}, got {value!r}")

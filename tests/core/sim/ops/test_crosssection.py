@@ -1,0 +1,69 @@
+"""Cross-sectional kernels (FASTEXPR.md §7.4)."""
+import numpy as np
+import pytest
+from scipy.stats import rankdata
+
+from ops_testlib import call, nan, row
+
+eq = lambda got, want: np.testing.assert_allclose(got, want, atol=1e-9, equal_nan=True)
+
+
+def test_rank_matches_scipy_on_random_rows_with_ties(rng):
+    x = rng.integers(0, 20, size=(60, 300)).astype(float)
+    x[rng.random(x.shape) < 0.2] = nan
+    x[0] = nan
+    x[1, :] = 5.0
+    x[2, 1:] = nan
+    x[3, :50] = rng.standard_normal(50) * 1e-300  # tiny values, near-identical keys
+    x[4, :50] = 1.0 + np.arange(50) * 2.2e-16  # values a few ulps apart
+    got = call("rank", x)
+    for t in range(x.shape[0]):
+        v = ~np.isnan(x[t])
+        n = v.sum()
+        want = np.full(x.shape[1], nan)
+        if n == 1:
+            want[v] = 0.5
+        elif n > 1:
+            want[v] = (rankdata(x[t, v]) - 1) / (n - 1)
+        eq(got[t], want)
+
+
+def test_rank_all_nan_row_and_negative_zero():
+    eq(call("rank", row(nan, nan)), row(nan, nan))
+    eq(call("rank", row(-0.0, 0.0, 1)), row(0.25, 0.25, 1))
+
+
+def test_zscore_constant_row_is_nan():
+    assert np.isnan(call("zscore", row(0.1, 0.1, 0.1))).all()
+    eq(call("zscore", row(1, nan, 3)), row(-1, nan, 1))
+
+
+def test_normalize():
+    x = row(1, 2, 3, nan)
+    eq(call("normalize", x), row(-1, 0, 1, nan))
+    eq(call("normalize", x, useStd=True), row(-1.224744871, 0, 1.224744871, nan))
+    eq(call("normalize", x, useStd=True, limit=1.0), row(-1, 0, 1, nan))
+
+
+def test_scale_zero_sum_and_nan():
+    assert np.isnan(call("scale", row(0, 0))).all()
+    eq(call("scale", row(1, nan, -3), scale=2), row(0.5, nan, -1.5))
+
+
+def test_scale_down_and_winsorize():
+    eq(call("scale_down", row(1, 3, 2, nan), constant=0.5), row(-0.5, 0.5, 0, nan))
+    assert np.isnan(call("scale_down", row(2, 2))).all()
+    eq(call("winsorize", row(1, 2, 3)), row(1, 2, 3))
+
+
+def test_quantile_drivers_and_small_n():
+    eq(call("quantile", row(1, 2, 3), driver="uniform", sigma=2.0), row(2 / 3, 1, 4 / 3))
+    eq(call("quantile", row(1, 2, 3), driver="cauchy"), row(np.tan(np.pi * (1 / 3 - 0.5)), 0, np.tan(np.pi / 6)))
+    eq(call("quantile", row(nan, 4)), row(nan, 0))
+
+
+def test_vector_neut():
+    x, y = row(1, 2, 3, 4), row(1, 0, 1, nan)
+    # over valid pairs: sum xy = 4, sum yy = 2 -> x - 2y
+    eq(call("vector_neut", x, y), row(-1, 2, 1, nan))
+    assert np.isnan(call("vector_neut", x, row(0, 0, 0, 0))).all()
