@@ -1,0 +1,190 @@
+"""Raw alpha -> positions -> PnL -> metrics -> checks on a panel (SIMULATION.md §3-§7, §9).
+
+``backtest`` takes the evaluated expression (row s = data up to date s) and runs the delay-1 pipeline:
+``A_t = raw_{t-1}``, universe ``U_t``, decay, neutralization, scaling, truncation, positions, daily PnL, IS/OS
+(and train/test) metrics, yearly rows, sub-universe sharpe, factor statistics and the IS checks.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+
+from alpha_core.gate.checks import submission_checks
+from alpha_core.sim import metrics as M
+from alpha_core.sim.portfolio import GroupIndex, market_groups, restrict, weights
+from alpha_core.sim.result import SimResult
+from alpha_core.sim.settings import SUB_UNIVERSE, SimSettings
+from alpha_core.sim.universe import panel_universe
+
+GROUP_FIELDS = {"SECTOR": "sector", "INDUSTRY": "industry", "SUBINDUSTRY": "subindustry"}
+
+
+class BacktestError(ValueError):
+    """Bad input to ``backtest`` (shape, missing panel field, bad ``oos_fraction``)."""
+
+
+def _field(panel, name: str) -> np.ndarray:
+    try:
+        arr = panel[name]
+    except (KeyError, LookupError) as exc:
+        raise BacktestError(f"panel {getattr(panel, 'label', '')!r} has no field {name!r}") from exc
+    return np.asarray(arr, dtype=np.float64)
+
+
+def panel_returns(panel) -> np.ndarray:
+    """(T, N) return of day t: ``panel["returns"]`` (NaN on the defect dates), else ``close/close_{t-1} - 1``."""
+    has = getattr(panel, "has", None)
+    if has is None or has("returns"):
+        try:
+            return np.asarray(panel["returns"], dtype=np.float64)
+        except (KeyError, LookupError):
+            pass
+    close = _field(panel, "close")
+    out = np.full(close.shape, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[1:] = close[1:] / close[:-1] - 1.0
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+_RETURNS_CACHE: "weakref.WeakKeyDictionary[object, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _returns_and_order(panel) -> tuple[np.ndarray, np.ndarray]:
+    """``panel_returns(panel)`` and its row-wise argsort, cached per panel object (weakly)."""
+    try:
+        hit = _RETURNS_CACHE.get(panel)
+    except TypeError:
+        hit = None
+    if hit is None:
+        returns = panel_returns(panel)
+        hit = (returns, M.finite_argsort(returns))
+        try:
+            _RETURNS_CACHE[panel] = hit
+        except TypeError:
+            pass
+    return hit
+
+
+def pasteurization_mask(panel, settings: SimSettings) -> np.ndarray:
+    """(T, N) bool mask applied to cross-sectional / group inputs evaluated at date s (SIMULATION.md §3).
+
+    Row s = ``U_{s+1}`` of the local universe (uses data up to s only); all True with pasteurization OFF.
+    """
+    if settings.pasteurization == "OFF":
+        return np.ones((len(panel.dates), len(panel.tickers)), dtype=bool)
+    return panel_universe(panel, settings.local_universe, ahead=True)
+
+
+_GROUP_CACHE: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
+    """The ``GroupIndex`` of the neutralization (None for NONE), cached per panel object (weakly)."""
+    if neutralization == "NONE":
+        return None
+    try:
+        store = _GROUP_CACHE.setdefault(panel, {})
+    except TypeError:
+        store = {}
+    if neutralization not in store:
+        ids = market_groups(shape) if neutralization == "MARKET" else _field(panel, GROUP_FIELDS[neutralization])
+        store[neutralization] = GroupIndex(ids)
+    return store[neutralization]
+
+
+def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float = 0.2,
+             factor_stats: bool = True) -> SimResult:
+    """Simulate a raw alpha on ``panel`` with ``settings`` (SIMULATION.md §3-§7).
+
+    ``raw``: (T, N) float64, row s = the alpha evaluated with data up to date s (±inf treated as NaN);
+    ``panel``: exposes ``dates`` (T,) datetime64[D], ``tickers`` (N,), ``panel[name]`` -> (T, N) float64 for
+    close, volume, returns (optional) and the group field of the neutralization; ``oos_fraction``: the
+    most recent ``ceil(oos_fraction * T)`` dates are OS (0 = none). An alpha without positions (all NaN,
+    constant) gives None metrics and warnings, not an exception. ``factor_stats`` False skips the IC / rank
+    IC / quantile spread block (``factor`` is then ``{}``), about half the run time. Raises
+    ``BacktestError`` on bad shapes or fractions, ``UnsupportedLocal`` for settings the local simulator
+    cannot run.
+    """
+    settings.check_local()
+    dates = np.asarray(panel.dates).astype("datetime64[D]")
+    T, N = len(dates), len(panel.tickers)
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.shape != (T, N):
+        raise BacktestError(f"raw alpha has shape {raw.shape}, panel is ({T}, {N})")
+    if not (isinstance(oos_fraction, (int, float)) and 0 <= oos_fraction < 1):
+        raise BacktestError(f"oos_fraction must be in [0, 1), got {oos_fraction!r}")
+    warnings: list[dict] = []
+
+    alpha = np.full((T, N), np.nan)
+    alpha[1:] = raw[:-1]
+    alpha[~np.isfinite(alpha)] = np.nan
+    universe = panel_universe(panel, settings.local_universe)
+    gi = _groups(panel, settings.neutralization, (T, N))
+    w, unmet = weights(alpha, universe, gi, settings.decay, settings.truncation, return_unmet=True)
+    returns, returns_order = _returns_and_order(panel)
+    if returns.shape != (T, N):
+        raise BacktestError(f"panel returns have shape {returns.shape}, expected ({T}, {N})")
+    series = M.daily_series(w, returns)
+
+    n_os = math.ceil(oos_fraction * T)
+    is_sl, os_sl = slice(0, T - n_os), slice(T - n_os, T)
+    is_m, warn = M.period_metrics(series.slice(is_sl), dates[is_sl], "is")
+    warnings += warn
+    os_m = None
+    if n_os:
+        os_m, warn = M.period_metrics(series.slice(os_sl), dates[os_sl], "os")
+        warnings += warn
+    if is_m["startDate"] is not None and is_m["days"] < M.DAYS_PER_YEAR:
+        warnings.append(M._warn("W_SHORT_IS", f"IS keeps {is_m['days']} metric days (< {M.DAYS_PER_YEAR})"))
+    if unmet.any():
+        warnings.append(M._warn("W_TRUNCATION_NOT_MET", f"max weight above truncation {settings.truncation} "
+                                f"after 10 rounds on {int(unmet.sum())} days (too few instruments)"))
+
+    # train / test inside IS
+    train_m = test_m = None
+    split = M.test_split(dates[is_sl], settings.test_period)
+    if split is not None:
+        test_m, warn = M.period_metrics(series.slice(slice(split, is_sl.stop)), dates[split:is_sl.stop], "test")
+        warnings += warn
+        train_m, warn = M.period_metrics(series.slice(slice(0, split)), dates[:split], "train")
+        warnings += warn
+
+    # sub-universe sharpe over the IS metric days (§6)
+    sub_name = SUB_UNIVERSE.get(settings.local_universe)
+    sub_sharpe = None
+    if sub_name is None:
+        warnings.append(M._warn("W_NO_SUB_UNIVERSE", f"{settings.local_universe} has no smaller local universe; "
+                                "LOW_SUB_UNIVERSE_SHARPE is PENDING"))
+    elif is_m["startDate"] is not None:
+        sub = M.daily_series(restrict(w, panel_universe(panel, sub_name), gi), returns)
+        start = int(np.searchsorted(dates, np.datetime64(is_m["startDate"], "D")))
+        sub_sharpe = M.sharpe_ratio(sub.pnl[start:is_sl.stop])
+        if sub_sharpe is None:
+            warnings.append(M._warn("W_UNDEFINED_METRIC", f"is.subUniverseSharpe: {sub_name} PnL has zero "
+                                    "standard deviation"))
+    is_m["subUniverseSharpe"] = sub_sharpe
+
+    # factor statistics of the traded row vs the day's return
+    factor: dict = {}
+    if factor_stats:
+        daily_f = M.daily_factor_series(w, returns, returns_order)
+        factor["is"] = M.factor_summary(daily_f, is_sl)
+        if n_os:
+            factor["os"] = M.factor_summary(daily_f, os_sl)
+
+    is_m["checks"] = [c.to_dict() for c in submission_checks(is_m, settings, sub_sharpe)]
+    stages = [("IS", is_sl)] + ([("OS", os_sl)] if n_os else [])
+    local = {"universe": settings.local_universe, "universeSubstituted": settings.universe_substituted,
+             "delayApprox": settings.delay_approx, "isDays": is_m["days"], "osDays": os_m["days"] if os_m else 0,
+             "panel": getattr(panel, "label", None)}
+    if settings.universe_substituted:
+        warnings.append(M._warn("W_UNIVERSE_SUBSTITUTED", f"{settings.universe} runs as "
+                                f"{settings.local_universe} locally"))
+    if settings.delay_approx:
+        warnings.append(M._warn("W_DELAY_APPROX", "delay 0 runs the delay-1 pipeline; delay-0 thresholds apply"))
+    return SimResult(settings=settings, local=local, is_=is_m, os=os_m, train=train_m, test=test_m,
+                     yearly=M.yearly_rows(series, dates, stages), factor=factor, warnings=warnings,
+                     dates=dates, daily_pnl=series.pnl, weights=w, is_slice=is_sl, os_slice=os_sl)

@@ -1,0 +1,354 @@
+"""Daily PnL, period metrics, yearly rows and factor statistics (SIMULATION.md §3 step 8, §4, §5, §6).
+
+Daily series are (T,) float64 arrays over the panel dates. A period is a slice of them; its metric days run
+from the first day of the period with a position to the period end (later days without positions count as
+PnL 0). Undefined metrics are None (JSON null), never NaN or inf, and add a warning.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from alpha_core.sim.settings import BOOK
+
+DAYS_PER_YEAR = 252
+HALF_BOOK = BOOK / 2
+MIN_TURNOVER_FOR_FITNESS = 0.125
+MIN_CROSS_SECTION = 5      # instruments needed for a daily IC / quintile spread
+QUANTILES = 5
+_ZERO_STD = 1e-12          # std <= this x max|pnl| counts as 0 (sharpe undefined)
+
+
+def _warn(code: str, message: str) -> dict:
+    return {"code": code, "message": message}
+
+
+def _f(x) -> float | None:
+    """Python float, or None for NaN / inf / None."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+@dataclass
+class DailySeries:
+    """Daily (T,) series of one run: PnL (USD), dollars traded (NaN on row 0), position counts, max |w|."""
+
+    pnl: np.ndarray
+    traded: np.ndarray
+    long_count: np.ndarray
+    short_count: np.ndarray
+    max_weight: np.ndarray
+    has_position: np.ndarray
+
+    def slice(self, sl) -> "DailySeries":
+        """The same series restricted to rows ``sl`` (slice or index array)."""
+        return DailySeries(*(getattr(self, k)[sl] for k in self.__dataclass_fields__))
+
+
+def daily_pnl(pos: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """Step 8: ``PnL_t = sum_i pos_{i,t} * ret_{i,t}`` (USD), (T,); a NaN return contributes 0.
+
+    ``pos``: (T, N) dollars (0 = no position); ``returns``: (T, N) close-to-close return of day t.
+    """
+    if pos.shape != returns.shape:
+        raise ValueError(f"positions have shape {pos.shape}, returns {returns.shape}")
+    return np.sum(pos * np.where(np.isfinite(returns), returns, 0.0), axis=1)
+
+
+def dollars_traded(pos: np.ndarray) -> np.ndarray:
+    """(T,) ``sum_i |pos_t - pos_{t-1}|`` in USD; row 0 (no previous day) is NaN."""
+    out = np.full(pos.shape[0], np.nan)
+    out[1:] = np.sum(np.abs(np.diff(pos, axis=0)), axis=1)
+    return out
+
+
+@njit(cache=True)
+def _daily_kernel(w, returns, book):
+    T, N = w.shape
+    pnl = np.zeros(T)
+    traded = np.full(T, np.nan)
+    long_c = np.zeros(T)
+    short_c = np.zeros(T)
+    max_w = np.zeros(T)
+    for t in range(T):
+        p = 0.0
+        tr = 0.0
+        for i in range(N):
+            v = w[t, i]
+            pos = v * book if v == v else 0.0
+            r = returns[t, i]
+            if pos != 0.0:
+                if np.isfinite(r):
+                    p += pos * r
+                if pos > 0.0:
+                    long_c[t] += 1
+                else:
+                    short_c[t] += 1
+                if abs(v) > max_w[t]:
+                    max_w[t] = abs(v)
+            if t > 0:
+                pv = w[t - 1, i]
+                tr += abs(pos - (pv * book if pv == pv else 0.0))
+        pnl[t] = p
+        if t > 0:
+            traded[t] = tr
+    return pnl, traded, long_c, short_c, max_w
+
+
+def daily_series(w: np.ndarray, returns: np.ndarray, book: float = BOOK) -> DailySeries:
+    """All daily series from (T, N) weights (NaN = no position) and (T, N) returns (NaN contributes 0)."""
+    if w.shape != returns.shape:
+        raise ValueError(f"weights have shape {w.shape}, returns {returns.shape}")
+    pnl, traded, long_c, short_c, max_w = _daily_kernel(np.ascontiguousarray(w, dtype=np.float64),
+                                                        np.ascontiguousarray(returns, dtype=np.float64),
+                                                        float(book))
+    return DailySeries(pnl=pnl, traded=traded, long_count=long_c, short_count=short_c, max_weight=max_w,
+                       has_position=(long_c + short_c) > 0)
+
+
+def sharpe_ratio(pnl: np.ndarray) -> float | None:
+    """``sqrt(252) * mean / std`` (ddof 0) of daily PnL; None when std is 0 or fewer than 2 days."""
+    if pnl.size < 2:
+        return None
+    std = float(np.std(pnl))
+    if std <= _ZERO_STD * float(np.max(np.abs(pnl))):
+        return None
+    return float(np.sqrt(DAYS_PER_YEAR) * np.mean(pnl) / std)
+
+
+def fitness_of(sharpe: float | None, returns: float | None, turnover: float | None) -> float | None:
+    """``sharpe * sqrt(|returns| / max(turnover, 0.125))``; None if an input is None."""
+    if sharpe is None or returns is None or turnover is None:
+        return None
+    return float(sharpe * np.sqrt(abs(returns) / max(turnover, MIN_TURNOVER_FOR_FITNESS)))
+
+
+def period_metrics(s: DailySeries, dates: np.ndarray, label: str = "is") -> tuple[dict, list[dict]]:
+    """BRAIN-style metrics of one period (SIMULATION.md §5) and warnings.
+
+    ``s``: the period's daily series; ``dates``: its (P,) datetime64[D] dates. The first metric day's
+    ``traded`` is ignored (turnover and margin use the following days). Returns (metrics, warnings);
+    metrics has ``startDate, endDate, days, pnl, bookSize, longCount, shortCount, turnover, returns,
+    drawdown, margin, sharpe, fitness, maxWeight``; values that cannot be computed are None.
+    """
+    out = {"startDate": None, "endDate": None, "days": 0, "pnl": None, "bookSize": BOOK,
+           "longCount": None, "shortCount": None, "turnover": None, "returns": None, "drawdown": None,
+           "margin": None, "sharpe": None, "fitness": None, "maxWeight": None}
+    held = np.flatnonzero(s.has_position)
+    if held.size == 0:
+        return out, [_warn("W_NO_POSITIONS", f"{label}: no positions in the period; metrics undefined")]
+    warnings: list[dict] = []
+    m = s.slice(slice(held[0], None))
+    n = m.pnl.size
+    out.update(startDate=str(dates[held[0]]), endDate=str(dates[-1]), days=int(n),
+               pnl=float(m.pnl.sum()), longCount=float(m.long_count.mean()),
+               shortCount=float(m.short_count.mean()), maxWeight=float(m.max_weight.max()),
+               returns=float(m.pnl.mean() * DAYS_PER_YEAR / HALF_BOOK))
+    cum = np.cumsum(m.pnl)
+    peak = np.maximum.accumulate(np.maximum(cum, 0.0))
+    out["drawdown"] = float(np.max(peak - cum) / HALF_BOOK)
+    traded = m.traded[1:]
+    traded = traded[np.isfinite(traded)]
+    if traded.size:
+        out["turnover"] = float(traded.mean() / BOOK)
+        total = float(traded.sum())
+        out["margin"] = float(out["pnl"] / total) if total > 0 else None
+    if out["turnover"] is None:
+        warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.turnover: fewer than 2 metric days"))
+    elif out["margin"] is None:
+        warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.margin: nothing traded"))
+    out["sharpe"] = sharpe_ratio(m.pnl)
+    if out["sharpe"] is None:
+        warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.sharpe: daily PnL has zero standard deviation"))
+    out["fitness"] = fitness_of(out["sharpe"], out["returns"], out["turnover"])
+    return out, warnings
+
+
+YEARLY_KEYS = ("pnl", "bookSize", "longCount", "shortCount", "turnover", "sharpe", "returns", "drawdown",
+               "margin", "fitness")
+
+
+def yearly_rows(s: DailySeries, dates: np.ndarray, stages: list[tuple[str, slice]]) -> list[dict]:
+    """One row per (calendar year, stage) with positions: ``year`` (str), the §5 keys, ``stage``.
+
+    ``stages``: e.g. ``[("IS", slice(0, 1007)), ("OS", slice(1007, 1259))]`` over the full series.
+    """
+    rows = []
+    years = dates.astype("datetime64[Y]").astype(int) + 1970
+    for stage, sl in stages:
+        idx = np.arange(len(dates))[sl]
+        for year in np.unique(years[idx]):
+            sel = idx[years[idx] == year]
+            met, _ = period_metrics(s.slice(sel), dates[sel], f"{stage}.{year}")
+            if met["startDate"] is None:
+                continue
+            rows.append({"year": str(year), **{k: met[k] for k in YEARLY_KEYS}, "stage": stage})
+    return rows
+
+
+def test_split(dates: np.ndarray, period: tuple[int, int, int]) -> int | None:
+    """Index of the first ``test`` date in the IS ``dates`` for ``testPeriod`` (years, months, days).
+
+    The test block is the dates after ``end - period`` (calendar arithmetic, day clamped to month end).
+    Returns None when the period is zero.
+    """
+    y, mo, d = period
+    if (y, mo, d) == (0, 0, 0) or len(dates) == 0:
+        return None
+    end = dates[-1].astype(_dt.date)
+    months = end.year * 12 + (end.month - 1) - (y * 12 + mo)
+    year, month = divmod(months, 12)
+    month += 1
+    last = (_dt.date(year + month // 12, month % 12 + 1, 1) - _dt.timedelta(days=1)).day
+    cutoff = _dt.date(year, month, min(end.day, last)) - _dt.timedelta(days=d)
+    return int(np.searchsorted(dates, np.datetime64(cutoff, "D"), side="right"))
+
+
+# ---- factor statistics ---------------------------------------------------------------------------
+
+@njit(cache=True)
+def _pearson(a, b, n):
+    ma = 0.0
+    mb = 0.0
+    for j in range(n):
+        ma += a[j]
+        mb += b[j]
+    ma /= n
+    mb /= n
+    sab = 0.0
+    saa = 0.0
+    sbb = 0.0
+    for j in range(n):
+        da, db = a[j] - ma, b[j] - mb
+        sab += da * db
+        saa += da * da
+        sbb += db * db
+    # a constant row (up to rounding) has no correlation
+    if saa <= 1e-24 * n * max(1.0, ma * ma) or sbb <= 1e-24 * n * max(1.0, mb * mb):
+        return np.nan
+    return sab / np.sqrt(saa * sbb)
+
+
+@njit(cache=True)
+def _average_rank(v, order, valid, buf, out):
+    """1-based ranks into out[i] of the entries with valid[i], in the order given by ``order`` (a row-wise
+    argsort of v, possibly over more entries), ties averaged. Returns the count ranked."""
+    n = 0
+    for i in order:
+        if valid[i]:
+            buf[n] = i
+            n += 1
+    j = 0
+    while j < n:
+        k = j
+        while k + 1 < n and v[buf[k + 1]] == v[buf[j]]:
+            k += 1
+        r = 0.5 * (j + k) + 1.0
+        for m in range(j, k + 1):
+            out[buf[m]] = r
+        j = k + 1
+    return n
+
+
+@njit(cache=True)
+def _factor_kernel(x, y, ox, oy, min_n, nq):
+    """x, y: (T, N) float64; ox, oy: row-wise argsorts of x and y (any order of the NaNs)."""
+    T, N = x.shape
+    valid = np.empty(N, dtype=np.bool_)
+    buf = np.empty(N, dtype=np.int64)
+    ic = np.full(T, np.nan)
+    ric = np.full(T, np.nan)
+    spread = np.full(T, np.nan)
+    xs, ys = np.empty(N), np.empty(N)
+    rx, ry = np.empty(N), np.empty(N)
+    for t in range(T):
+        n = 0
+        for i in range(N):
+            a, b = x[t, i], y[t, i]
+            valid[i] = np.isfinite(a) and np.isfinite(b)
+            if valid[i]:
+                xs[n] = a
+                ys[n] = b
+                n += 1
+        if n < min_n:
+            continue
+        ic[t] = _pearson(xs, ys, n)
+        if ic[t] != ic[t]:
+            continue
+        _average_rank(x[t], ox[t], valid, buf, rx)
+        _average_rank(y[t], oy[t], valid, buf, ry)
+        # compact the ranks to the valid columns, in column order (same order as xs / ys)
+        m = 0
+        for i in range(N):
+            if valid[i]:
+                xs[m] = rx[i]
+                ys[m] = ry[i]
+                m += 1
+        ric[t] = _pearson(xs, ys, n)
+        top = bottom = 0.0
+        n_top = n_bottom = 0
+        for i in range(N):
+            if valid[i]:
+                q = int(np.floor((rx[i] - 1.0) * nq / n))
+                if q == nq - 1:
+                    top += y[t, i]
+                    n_top += 1
+                elif q == 0:
+                    bottom += y[t, i]
+                    n_bottom += 1
+        if n_top > 0 and n_bottom > 0:
+            spread[t] = top / n_top - bottom / n_bottom
+    return ic, ric, spread
+
+
+def finite_argsort(x: np.ndarray) -> np.ndarray:
+    """Row-wise argsort of (T, N) ``x`` with the finite values in order (non-finite ones last, any order).
+
+    NaN are replaced by +inf first: numpy's SIMD quicksort is ~4x slower on rows holding NaN."""
+    return np.argsort(np.where(np.isfinite(x), x, np.inf), axis=1)
+
+
+def daily_factor_series(alpha: np.ndarray, returns: np.ndarray,
+                        returns_order: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """(T,) daily IC, rank IC (Spearman, average ties) and top-minus-bottom quintile mean return of ``alpha``
+    row t vs ``returns`` row t, over the instruments where both are finite.
+
+    ``alpha``: (T, N) the traded row of day t (data up to t-1); ``returns``: (T, N) return of day t.
+    Quintile of an instrument = floor((rank - 1) * 5 / n). Days with fewer than 5 instruments or a constant
+    row are NaN. ``returns_order``: optional ``finite_argsort(returns)`` (reusable across alphas).
+    """
+    alpha = np.ascontiguousarray(alpha, dtype=np.float64)
+    returns = np.ascontiguousarray(returns, dtype=np.float64)
+    if alpha.shape != returns.shape:
+        raise ValueError(f"alpha has shape {alpha.shape}, returns {returns.shape}")
+    if returns_order is None:
+        returns_order = finite_argsort(returns)
+    ic, ric, spread = _factor_kernel(alpha, returns, finite_argsort(alpha), returns_order,
+                                     MIN_CROSS_SECTION, QUANTILES)
+    return {"ic": ic, "rankIc": ric, "spread": spread}
+
+
+def factor_summary(daily: dict[str, np.ndarray], sl) -> dict:
+    """Mean, IR (``mean / std * sqrt(252)``, ddof 0) and t-stat of IC and rank IC over rows ``sl``, and the
+    annualised quantile spread (mean daily top-minus-bottom quintile return x 252). None when undefined."""
+    out: dict = {}
+    for key in ("ic", "rankIc"):
+        v = daily[key][sl]
+        v = v[np.isfinite(v)]
+        mean = float(v.mean()) if v.size else None
+        std = float(v.std()) if v.size > 1 else 0.0
+        if std <= _ZERO_STD * float(np.max(np.abs(v), initial=0.0)):
+            std = 0.0
+        out[f"{key}Mean"] = mean
+        out[f"{key}IR"] = float(mean / std * np.sqrt(DAYS_PER_YEAR)) if std > 0 else None
+        out[f"{key}TStat"] = float(mean / std * np.sqrt(v.size)) if std > 0 else None
+    sp = daily["spread"][sl]
+    sp = sp[np.isfinite(sp)]
+    out["quantileSpread"] = float(sp.mean() * DAYS_PER_YEAR) if sp.size else None
+    out["days"] = int(sp.size)
+    return out
