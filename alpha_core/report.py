@@ -143,6 +143,12 @@ def plot_pnl(outcomes, path: str) -> None:
     for o in outcomes:
         pnl = np.nan_to_num(np.asarray(o.result.daily_pnl, dtype=float))
         ax.plot(o.result.dates, np.cumsum(pnl) / 1e6, label=_clip(o.canonical or o.expression, 60))
+    if outcomes:
+        first = outcomes[0].result
+        os_start = first.dates[first.os_slice.start] if first.os_slice.start < len(first.dates) else None
+        if os_start is not None:
+            ax.axvline(os_start, color="grey", linestyle="--", linewidth=1)
+            ax.text(os_start, ax.get_ylim()[1], " OS", va="top", color="grey", fontsize=8)
     ax.set_ylabel("cumulative PnL (USD millions, $20M book)")
     ax.grid(alpha=0.3)
     if outcomes:
