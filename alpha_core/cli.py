@@ -104,9 +104,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_mine(args: argparse.Namespace) -> int:
+def cmd_mine(argv: Sequence[str]) -> int:
+    """Hand ``alpha mine ...`` to the Dagster layer (its own parser owns the options)."""
     mine = importlib.import_module("alpha_assets.mine")
-    return mine.main(args.rest)
+    return mine.main(list(argv))
 
 
 def _add_settings(p: argparse.ArgumentParser) -> None:
@@ -150,14 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("mine", help="run a day's mining pipeline through Dagster", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_mine)
+    sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
+                                "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--per-field N]; see alpha mine -h)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``alpha`` console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mine"]:
+        return cmd_mine(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

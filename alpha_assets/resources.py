@@ -1,0 +1,78 @@
+"""Resources: the DuckDB file, the market panel (loaded once per process, cached) and BRAIN settings.
+
+Secrets (BRAIN_EMAIL / BRAIN_PASSWORD) reach the BRAIN resource only through ``dg.EnvVar`` so Dagster shows
+the variable name, never the value, in the UI and run config.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+_PANELS: dict[tuple, object] = {}
+_LOCK = threading.Lock()
+
+
+class MarketData(dg.ConfigurableResource):
+    """The market panel. ``synthetic`` = ``"T,N,seed"`` selects a synthetic panel (tests); otherwise the real
+    S&P 500 panel is loaded from ``data_dir`` (``''`` = ALPHA_DATA_DIR / the shared folder)."""
+
+    data_dir: str = ""
+    synthetic: str = ""
+
+    def panel(self):
+        """The Panel, loaded once per process and configuration."""
+        key = (self.data_dir, self.synthetic)
+        with _LOCK:
+            if key not in _PANELS:
+                if self.synthetic:
+                    from alpha_core.data.synthetic import synthetic_panel
+
+                    t, n, seed = (int(x) for x in self.synthetic.split(","))
+                    _PANELS[key] = synthetic_panel(t, n, seed=seed)
+                else:
+                    from alpha_core.data.loader import load_panel
+
+                    _PANELS[key] = load_panel(self.data_dir or None)
+            return _PANELS[key]
+
+    def registry(self):
+        """The field registry with ``local`` set to exactly the panel's fields."""
+        from alpha_core.sim.simulate import registry_for
+
+        return registry_for(self.panel())
+
+
+class BrainResource(dg.ConfigurableResource):
+    """Submission mode and credentials. Only dry-run submissions exist in this build: ``submit_live=True``
+    makes the submissions asset fail with a clear message instead of pretending."""
+
+    submit_live: bool = False
+    email: str | None = None
+    password: str | None = None
+
+
+def brain_resource() -> BrainResource:
+    """BrainResource from the environment: secrets as EnvVar references (only when set)."""
+    from alpha_core.config import AlphaSettings
+
+    live = AlphaSettings().submit_live
+    kwargs = {}
+    if os.environ.get("BRAIN_EMAIL"):
+        kwargs["email"] = dg.EnvVar("BRAIN_EMAIL")
+    if os.environ.get("BRAIN_PASSWORD"):
+        kwargs["password"] = dg.EnvVar("BRAIN_PASSWORD")
+    return BrainResource(submit_live=live, **kwargs)
+
+
+def default_resources(duckdb_path: str | None = None, data_dir: str | None = None, synthetic: str = "") -> dict:
+    """The resource dict of the Definitions: ``duckdb``, ``market``, ``brain``."""
+    from alpha_core.config import AlphaSettings
+
+    settings = AlphaSettings()
+    path = duckdb_path or str(settings.resolved_duckdb())
+    ddir = data_dir if data_dir is not None else str(settings.resolved_data_dir() or "")
+    return {"duckdb": DuckDBResource(database=path), "market": MarketData(data_dir=ddir, synthetic=synthetic),
+            "brain": brain_resource()}

@@ -1,0 +1,76 @@
+"""Configuration: one pydantic-settings model (ARCHITECTURE.md "Commands a user runs").
+
+``AlphaSettings`` reads ``ALPHA_*`` environment variables (and ``.env`` in the working directory):
+
+| variable | meaning | default |
+|---|---|---|
+| ``ALPHA_DATA_DIR`` | market data folder | ``../shared/data/sp500`` beside the project when it exists |
+| ``ALPHA_DUCKDB`` | the DuckDB file every stage writes | ``$DAGSTER_HOME/alpha.duckdb`` |
+| ``ALPHA_SUBMIT_LIVE`` | submit to BRAIN for real | ``false`` (dry-run records only) |
+| ``BRAIN_EMAIL`` / ``BRAIN_PASSWORD`` | BRAIN credentials (SecretStr) | unset |
+| ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` | LLM keys (SecretStr) | unset |
+
+Secrets are ``SecretStr``: their ``repr``/``str`` print ``**********``; ``public_dict()`` is the only
+view meant for logs or metadata and it leaves them out entirely.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = ("brain_email", "brain_password", "openai_api_key", "anthropic_api_key")
+
+
+def project_root() -> Path:
+    """The repository root (the folder holding ``alpha_core``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def default_dagster_home() -> Path:
+    """``$DAGSTER_HOME`` when set, else ``<project>/.dagster_home``."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home).expanduser().resolve() if home else project_root() / ".dagster_home"
+
+
+def _default_data_dir() -> Path | None:
+    candidate = project_root().parent / "shared" / "data" / "sp500"
+    return candidate if candidate.exists() else None
+
+
+class AlphaSettings(BaseSettings):
+    """The project's settings. Construct with ``AlphaSettings()``; never print secrets (they are SecretStr)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
+
+    data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ALPHA_DATA_DIR", "data_dir"))
+    duckdb_path: Path | None = Field(default=None, validation_alias=AliasChoices("ALPHA_DUCKDB", "duckdb_path"))
+    submit_live: bool = Field(default=False, validation_alias=AliasChoices("ALPHA_SUBMIT_LIVE", "submit_live"))
+    brain_email: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BRAIN_EMAIL", "brain_email"))
+    brain_password: SecretStr | None = Field(default=None,
+                                             validation_alias=AliasChoices("BRAIN_PASSWORD", "brain_password"))
+    openai_api_key: SecretStr | None = Field(default=None,
+                                             validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
+    anthropic_api_key: SecretStr | None = Field(default=None,
+                                                validation_alias=AliasChoices("ANTHROPIC_API_KEY",
+                                                                              "anthropic_api_key"))
+
+    def resolved_data_dir(self) -> Path | None:
+        """``ALPHA_DATA_DIR`` or the shared S&P 500 folder beside the project (None when neither exists)."""
+        return Path(self.data_dir).expanduser() if self.data_dir else _default_data_dir()
+
+    def resolved_duckdb(self) -> Path:
+        """``ALPHA_DUCKDB`` or ``$DAGSTER_HOME/alpha.duckdb`` (absolute)."""
+        if self.duckdb_path:
+            return Path(self.duckdb_path).expanduser().resolve()
+        return default_dagster_home() / "alpha.duckdb"
+
+    def public_dict(self) -> dict:
+        """Non-secret settings, safe for logs and metadata (secrets reported only as set / not set)."""
+        out = {"data_dir": str(self.resolved_data_dir()), "duckdb": str(self.resolved_duckdb()),
+               "submit_live": self.submit_live}
+        out.update({f"{name}_set": getattr(self, name) is not None for name in SECRET_FIELDS})
+        return out

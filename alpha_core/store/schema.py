@@ -1,0 +1,127 @@
+"""DuckDB schema of every stage table (ARCHITECTURE.md "Stages (assets) and their tables").
+
+Each table carries its partition columns (``mining_date`` DATE and/or ``field`` VARCHAR) and ``run_id``
+(the Dagster run that wrote the row). ``TABLES[name]`` lists ``(column, duckdb_type)`` in order;
+``PARTITION_COLUMNS[name]`` the slice a write replaces; ``KEY_COLUMNS[name]`` the columns unique within a
+partition (checked by the ``unique keys`` asset checks).
+"""
+from __future__ import annotations
+
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "field_registry": [
+        ("id", "VARCHAR"), ("dataset", "VARCHAR"), ("category", "VARCHAR"), ("kind", "VARCHAR"),
+        ("description", "VARCHAR"), ("region", "VARCHAR"), ("delay", "INTEGER"), ("coverage", "DOUBLE"),
+        ("user_count", "BIGINT"), ("alpha_count", "BIGINT"), ("local_source", "VARCHAR"), ("local", "BOOLEAN"),
+        ("run_id", "VARCHAR"),
+    ],
+    "field_profiles": [
+        ("field", "VARCHAR"), ("panel_label", "VARCHAR"), ("n_dates", "INTEGER"), ("n_tickers", "INTEGER"),
+        ("coverage", "DOUBLE"), ("autocorr1", "DOUBLE"), ("ic_mean", "DOUBLE"), ("ic_std", "DOUBLE"),
+        ("ic_ir", "DOUBLE"), ("ic_days", "INTEGER"), ("run_id", "VARCHAR"),
+    ],
+    "themes": [
+        ("mining_date", "DATE"), ("rank", "INTEGER"), ("field", "VARCHAR"), ("archetype", "VARCHAR"),
+        ("reason", "VARCHAR"), ("priority", "DOUBLE"), ("run_id", "VARCHAR"),
+    ],
+    "candidates": [
+        ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("expression", "VARCHAR"),
+        ("settings_json", "VARCHAR"), ("origin", "VARCHAR"), ("parent_hash", "VARCHAR"),
+        ("template", "VARCHAR"), ("archetype", "VARCHAR"), ("run_id", "VARCHAR"),
+    ],
+    "lint_results": [
+        ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("ok", "BOOLEAN"),
+        ("canonical", "VARCHAR"), ("n_errors", "INTEGER"), ("n_warnings", "INTEGER"), ("codes", "VARCHAR"),
+        ("diagnostics_json", "VARCHAR"), ("run_id", "VARCHAR"),
+    ],
+    "simulations": [
+        ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("source", "VARCHAR"),
+        ("status", "VARCHAR"), ("error", "VARCHAR"),
+        ("is_sharpe", "DOUBLE"), ("is_fitness", "DOUBLE"), ("is_turnover", "DOUBLE"), ("is_returns", "DOUBLE"),
+        ("is_drawdown", "DOUBLE"), ("is_margin", "DOUBLE"), ("is_pnl", "DOUBLE"), ("is_long_count", "DOUBLE"),
+        ("is_short_count", "DOUBLE"), ("is_max_weight", "DOUBLE"), ("is_sub_universe_sharpe", "DOUBLE"),
+        ("os_sharpe", "DOUBLE"), ("os_returns", "DOUBLE"), ("os_turnover", "DOUBLE"), ("os_fitness", "DOUBLE"),
+        ("is_start", "DATE"), ("is_end", "DATE"), ("result_json", "VARCHAR"),
+        ("pnl_dates", "DATE[]"), ("daily_pnl", "DOUBLE[]"), ("run_id", "VARCHAR"),
+    ],
+    "checklists": [
+        ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("check_name", "VARCHAR"),
+        ("result", "VARCHAR"), ("value", "DOUBLE"), ("limit_value", "DOUBLE"), ("verdict", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+    ],
+    "submissions": [
+        ("mining_date", "DATE"), ("alpha_hash", "VARCHAR"), ("field", "VARCHAR"), ("expression", "VARCHAR"),
+        ("settings_json", "VARCHAR"), ("mode", "VARCHAR"), ("brain_alpha_id", "VARCHAR"), ("status", "VARCHAR"),
+        ("message", "VARCHAR"), ("is_sharpe", "DOUBLE"), ("is_fitness", "DOUBLE"), ("max_self_corr", "DOUBLE"),
+        ("submitted_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
+    ],
+    "winner_memory": [
+        ("field", "VARCHAR"), ("archetype", "VARCHAR"), ("settings_key", "VARCHAR"), ("n_candidates", "INTEGER"),
+        ("n_simulated", "INTEGER"), ("n_passed", "INTEGER"), ("n_near_miss", "INTEGER"),
+        ("best_fitness", "DOUBLE"), ("best_hash", "VARCHAR"), ("last_mining_date", "DATE"), ("run_id", "VARCHAR"),
+    ],
+}
+
+PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "field_registry": (),
+    "field_profiles": ("field",),
+    "themes": ("mining_date",),
+    "candidates": ("mining_date", "field"),
+    "lint_results": ("mining_date", "field"),
+    "simulations": ("mining_date", "field"),
+    "checklists": ("mining_date", "field"),
+    "submissions": ("mining_date",),
+    "winner_memory": (),
+}
+
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "field_registry": ("id",),
+    "field_profiles": ("field",),
+    "themes": ("mining_date", "field"),
+    "candidates": ("mining_date", "field", "alpha_hash"),
+    "lint_results": ("mining_date", "field", "alpha_hash"),
+    "simulations": ("mining_date", "field", "alpha_hash"),
+    "checklists": ("mining_date", "field", "alpha_hash", "check_name"),
+    "submissions": ("mining_date", "alpha_hash"),
+    "winner_memory": ("field", "archetype", "settings_key"),
+}
+
+#: Columns that legitimately differ between two runs writing the same partition.
+VOLATILE_COLUMNS = ("run_id", "submitted_at")
+
+
+def columns(table: str) -> list[str]:
+    """Column names of ``table`` in DDL order. Raises KeyError naming the unknown table."""
+    if table not in TABLES:
+        raise KeyError(f"unknown table {table!r}; known: {sorted(TABLES)}")
+    return [name for name, _ in TABLES[table]]
+
+
+def ddl(table: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` statement of ``table``."""
+    cols = ", ".join(f'"{name}" {kind}' for name, kind in TABLES[table])
+    return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
+
+
+def ensure_schema(con, tables=None) -> None:
+    """Create every table (or those named in ``tables``) that does not exist yet. Idempotent."""
+    for name in tables or TABLES:
+        con.execute(ddl(name))
+
+
+def schema_problems(con, table: str) -> list[str]:
+    """Differences between the live table and its DDL: missing table, missing/extra columns, type mismatches.
+
+    Returns an empty list when the table matches ``TABLES[table]`` exactly.
+    """
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position", [table]).fetchall()
+    if not rows:
+        return [f"table {table} does not exist"]
+    live = {name: kind.upper() for name, kind in rows}
+    want = dict(TABLES[table])
+    problems = [f"{table}.{c} missing" for c in want if c not in live]
+    problems += [f"{table}.{c} not in the schema" for c in live if c not in want]
+    problems += [f"{table}.{c} is {live[c]}, expected {want[c]}" for c in want
+                 if c in live and live[c] != want[c].upper()]
+    return problems

@@ -1,0 +1,83 @@
+"""The daily pipeline through Dagster on a synthetic panel: tables, idempotence, checks, metadata."""
+import dagster as dg
+import duckdb
+
+from alpha_assets.mine import run_mine
+from alpha_core.store import reads, schema
+from tests.assets.conftest import DATE, SYNTH
+
+
+def _con(db):
+    return duckdb.connect(db, read_only=True)
+
+
+def test_summary_matches_tables(mined):
+    s, db = mined["summary"], mined["db"]
+    assert len(s["fields"]) == 2 and s["candidates"] == 6            # 2 fields x 3 templates
+    assert s["lint_clean"] == 6 and 0 < s["simulated"] <= 6
+    con = _con(db)
+    try:
+        keys = [(DATE, f) for f in s["fields"]]
+        assert reads.read_partitions(con, "candidates", keys).height == 6
+        sims = reads.read_partitions(con, "simulations", keys)
+        assert sims.height == 6 and set(sims["status"]) <= {"ok", "error", "unsupported"}
+        checks = reads.read_partitions(con, "checklists", keys)
+        ok = int((sims["status"] == "ok").sum())
+        assert checks.height == 7 * ok + (6 - ok)                     # 7 §7 checks per ok simulation
+        assert sorted(reads.read_partitions(con, "themes", [DATE])["field"].to_list()) == sorted(s["fields"])
+        for table in schema.TABLES:
+            assert schema.schema_problems(con, table) == [], table
+            assert reads.duplicate_keys(con, table) == 0, table
+        assert con.execute("SELECT count(*) FROM candidates WHERE run_id = ''").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_every_asset_check_passed(mined):
+    inst = mined["instance"]
+    evals = []
+    for run_id in [mined["summary"]["runs"][k] for k in ("registry", "themes", "submit")] + mined["summary"]["runs"]["mining"]:
+        for rec in inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evals.append(rec.dagster_event.event_specific_data)
+    names = {(e.asset_key.to_user_string(), e.check_name) for e in evals}
+    assert ("lint_results", "lint_pass_rate") in names and ("submissions", "no_duplicate_submission") in names
+    assert ("field_registry", "registry_coverage") in names and ("simulations", "finite_metrics") in names
+    assert all(e.passed for e in evals), [(e.asset_key, e.check_name) for e in evals if not e.passed]
+
+
+def test_materialisation_metadata(mined):
+    inst = mined["instance"]
+    rec = inst.fetch_materializations(dg.AssetKey("checklists"), limit=1).records[0]
+    md = rec.asset_materialization.metadata
+    assert {"rows", "pass_rate", "best_alphas", "mutation_parents", "winner", "near_miss", "fail"} <= set(md)
+    assert md["best_alphas"].value.startswith("| hash |")
+    assert "data:image/png;base64," in md["best_alpha_pnl"].value
+    assert md["best_alpha_pnl_path"].value.endswith(".png")
+    lint_md = inst.fetch_materializations(dg.AssetKey("lint_results"), limit=1).records[0].asset_materialization.metadata
+    assert lint_md["pass_rate"].value == 1.0
+
+
+def test_running_the_day_twice_gives_the_same_tables(mined):
+    db, inst = mined["db"], mined["instance"]
+    con = _con(db)
+    before = {t: reads.table_fingerprint(con, t) for t in schema.TABLES}
+    con.close()
+    again = run_mine(DATE, None, 3, n_fields=2, duckdb_path=db, synthetic=SYNTH, instance=inst)
+    con = _con(db)
+    after = {t: reads.table_fingerprint(con, t) for t in schema.TABLES}
+    con.close()
+    assert after == before
+    assert again["fields"] == mined["summary"]["fields"]
+
+
+def test_bad_arguments_are_clear(mined):
+    import pytest
+
+    from alpha_assets.mine import MineError
+
+    with pytest.raises(MineError, match="ISO date"):
+        run_mine("05/01/2026", None, 3, duckdb_path=mined["db"], synthetic=SYNTH, instance=mined["instance"])
+    with pytest.raises(MineError, match="mining days run from"):
+        run_mine("2025-12-31", None, 3, duckdb_path=mined["db"], synthetic=SYNTH, instance=mined["instance"])
+    with pytest.raises(MineError, match="not local MATRIX fields"):
+        run_mine(DATE, ["nope"], 3, duckdb_path=mined["db"], synthetic=SYNTH, instance=mined["instance"])

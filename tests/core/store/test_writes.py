@@ -1,0 +1,144 @@
+"""replace_partitions: idempotent slice replacement in one transaction (ARCHITECTURE.md "Stages")."""
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+
+from alpha_core.store import reads, schema, writes
+from alpha_core.store.writes import StoreError, replace_partitions
+
+
+def cand(date, field, h, expr="rank(close)"):
+    return {"mining_date": date, "field": field, "alpha_hash": h, "expression": expr, "settings_json": "{}",
+            "origin": "template", "parent_hash": None, "template": "t", "archetype": "reversal"}
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "a.duckdb"
+    con = duckdb.connect(str(path))
+    replace_partitions(con, "candidates", [("2026-01-02", "close"), ("2026-01-02", "volume")],
+                       [cand("2026-01-02", "close", "a"), cand("2026-01-02", "close", "b"),
+                        cand("2026-01-02", "volume", "c")], run_id="r0")
+    yield path, con
+    con.close()
+
+
+def rows(con, table="candidates"):
+    return con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_replace_only_touches_its_slice_and_is_idempotent(db):
+    _, con = db
+    new = [cand("2026-01-02", "close", "x")]
+    assert replace_partitions(con, "candidates", [("2026-01-02", "close")], new, run_id="r1") == 1
+    first = rows(con)
+    replace_partitions(con, "candidates", [("2026-01-02", "close")], new, run_id="r2")
+    assert rows(con) == first
+    assert sorted(r[2] for r in first) == ["c", "x"]          # volume slice untouched, close slice replaced
+    assert con.execute("SELECT run_id FROM candidates WHERE alpha_hash = 'x'").fetchone()[0] == "r2"
+
+
+def test_empty_rows_clear_the_slice(db):
+    _, con = db
+    replace_partitions(con, "candidates", [("2026-01-02", "volume")], [], run_id="r1")
+    assert [r[2] for r in rows(con)] == ["a", "b"]
+
+
+def test_row_outside_keys_is_refused_and_nothing_changes(db):
+    _, con = db
+    before = rows(con)
+    with pytest.raises(StoreError, match="outside the keys"):
+        replace_partitions(con, "candidates", [("2026-01-02", "close")], [cand("2026-01-03", "close", "z")])
+    assert rows(con) == before
+
+
+def test_missing_column_and_bad_key_are_named(db):
+    _, con = db
+    bad = cand("2026-01-02", "close", "z")
+    del bad["origin"]
+    with pytest.raises(StoreError, match="origin"):
+        replace_partitions(con, "candidates", [("2026-01-02", "close")], [bad])
+    with pytest.raises(StoreError, match="ISO date"):
+        replace_partitions(con, "candidates", [("01/02/2026", "close")], [])
+    with pytest.raises(StoreError, match="not partitioned"):
+        replace_partitions(con, "winner_memory", [("x",)], [])
+
+
+def test_failure_after_delete_rolls_back(db, monkeypatch):
+    _, con = db
+    before = rows(con)
+
+    def boom(con_, table, frame):
+        raise RuntimeError("injected failure between DELETE and INSERT")
+
+    monkeypatch.setattr(writes, "_insert", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        replace_partitions(con, "candidates", [("2026-01-02", "close")], [cand("2026-01-02", "close", "x")])
+    assert rows(con) == before
+
+
+def test_killed_process_mid_write_leaves_table_unchanged(db):
+    path, con = db
+    before = rows(con)
+    con.close()
+    script = textwrap.dedent(f"""
+        import os, duckdb
+        from alpha_core.store import writes
+        real = writes._insert
+        def die(con, table, frame):
+            real(con, table, frame)          # rows inserted inside the open transaction...
+            os._exit(9)                       # ...then the process dies before COMMIT
+        writes._insert = die
+        con = duckdb.connect({str(path)!r})
+        row = dict(mining_date="2026-01-02", field="close", alpha_hash="x", expression="e", settings_json="{{}}",
+                   origin="template", parent_hash=None, template="t", archetype="a")
+        writes.replace_partitions(con, "candidates", [("2026-01-02", "close")], [row])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.returncode == 9, proc.stderr.decode()
+    con2 = duckdb.connect(str(path))
+    try:
+        assert rows(con2) == before
+    finally:
+        con2.close()
+
+
+def test_list_columns_round_trip(tmp_path):
+    con = duckdb.connect(":memory:")
+    row = {c: None for c in schema.columns("simulations") if c != "run_id"}
+    row.update(mining_date="2026-01-02", field="close", alpha_hash="h", source="local", status="ok",
+               pnl_dates=["2013-02-08", "2013-02-11"], daily_pnl=[1.5, None], is_sharpe=1.25)
+    replace_partitions(con, "simulations", [("2026-01-02", "close")], [row])
+    got = reads.read_partitions(con, "simulations").row(0, named=True)
+    assert got["daily_pnl"] == [1.5, None] and str(got["pnl_dates"][1]) == "2013-02-11"
+    assert got["is_sharpe"] == 1.25
+
+
+def test_schema_problems_detects_drift():
+    con = duckdb.connect(":memory:")
+    assert schema.schema_problems(con, "themes") == ["table themes does not exist"]
+    schema.ensure_schema(con, ["themes"])
+    assert schema.schema_problems(con, "themes") == []
+    con.execute("ALTER TABLE themes DROP COLUMN reason")
+    con.execute("ALTER TABLE themes ADD COLUMN extra INTEGER")
+    assert schema.schema_problems(con, "themes") == ["themes.reason missing", "themes.extra not in the schema"]
+
+
+def test_connect_waits_for_a_lock_held_by_another_process(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, time, sys
+        con = duckdb.connect({str(path)!r}); con.execute("CREATE TABLE t(a INT)")
+        print("ready", flush=True); time.sleep(1.5); con.close()
+    """)], stdout=subprocess.PIPE)
+    assert holder.stdout.readline().strip() == b"ready"
+    with pytest.raises(Exception) as exc:
+        duckdb.connect(str(path))
+    assert writes.is_lock_error(exc.value)
+    con = writes.connect(path, timeout=30)          # retries until the holder exits
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    con.close()
+    holder.wait(timeout=30)
