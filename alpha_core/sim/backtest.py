@@ -13,7 +13,7 @@ import numpy as np
 
 from alpha_core.gate.checks import submission_checks
 from alpha_core.sim import metrics as M
-from alpha_core.sim.portfolio import GroupIndex, market_groups, restrict, weights
+from alpha_core.sim.portfolio import GroupIndex, market_groups, restrict, weights_from_raw
 from alpha_core.sim.result import SimResult
 from alpha_core.sim.settings import SUB_UNIVERSE, SimSettings
 from alpha_core.sim.universe import panel_universe
@@ -52,15 +52,15 @@ def panel_returns(panel) -> np.ndarray:
 _RETURNS_CACHE: "weakref.WeakKeyDictionary[object, tuple]" = weakref.WeakKeyDictionary()
 
 
-def _returns_and_order(panel) -> tuple[np.ndarray, np.ndarray]:
-    """``panel_returns(panel)`` and its row-wise argsort, cached per panel object (weakly)."""
+def _returns_and_order(panel) -> tuple[np.ndarray, tuple]:
+    """``panel_returns(panel)`` and its ``M.returns_ranking`` (order, tie runs), cached per panel (weakly)."""
     try:
         hit = _RETURNS_CACHE.get(panel)
     except TypeError:
         hit = None
     if hit is None:
         returns = panel_returns(panel)
-        hit = (returns, M.finite_argsort(returns))
+        hit = (returns, M.returns_ranking(returns))
         try:
             _RETURNS_CACHE[panel] = hit
         except TypeError:
@@ -118,12 +118,10 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
         raise BacktestError(f"oos_fraction must be in [0, 1), got {oos_fraction!r}")
     warnings: list[dict] = []
 
-    alpha = np.full((T, N), np.nan)
-    alpha[1:] = raw[:-1]
-    alpha[~np.isfinite(alpha)] = np.nan
     universe = panel_universe(panel, settings.local_universe)
     gi = _groups(panel, settings.neutralization, (T, N))
-    w, unmet = weights(alpha, universe, gi, settings.decay, settings.truncation, return_unmet=True)
+    # delay 1: A_t = raw_{t-1} (+-inf -> NaN), fused into the weights pass
+    w, unmet = weights_from_raw(raw, universe, gi, settings.decay, settings.truncation)
     returns, returns_order = _returns_and_order(panel)
     if returns.shape != (T, N):
         raise BacktestError(f"panel returns have shape {returns.shape}, expected ({T}, {N})")

@@ -17,7 +17,10 @@ from . import group as gr
 from . import history as hi
 from . import timeseries as ts
 from . import transform as tr
+from ._alloc import tune_allocator
 from ._common import KernelArgumentError
+
+tune_allocator()
 
 KERNELS: dict[str, Callable] = {
     # arithmetic (§7.1)

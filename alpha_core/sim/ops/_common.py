@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 NAN = float("nan")
 
@@ -26,8 +27,23 @@ def finite(a: Any) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 0:
         return a if np.isfinite(a) or np.isnan(a) else np.asarray(NAN)
-    np.putmask(a, np.isinf(a), NAN)
+    if a.flags.c_contiguous and a.flags.writeable and a.size:
+        _inf_to_nan(a.reshape(-1))  # one pass, no temporaries
+    else:
+        np.putmask(a, np.isinf(a), NAN)
     return a
+
+
+@njit(cache=True)
+def _inf_to_nan(flat):
+    # read-only vectorisable scan first: inf is rare, so the write pass usually never runs
+    n_inf = 0
+    for i in range(flat.shape[0]):
+        n_inf += abs(flat[i]) == np.inf
+    if n_inf:
+        for i in range(flat.shape[0]):
+            if abs(flat[i]) == np.inf:
+                flat[i] = np.nan
 
 
 def matrix(op: str, name: str, value: Any) -> np.ndarray:

@@ -98,7 +98,7 @@ def moments1(x, d, mode):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def moments2(y, x, d, mode):
     """Co-moments of y and x over the window; both must be valid on every row of the window."""
     T, N = x.shape
@@ -189,6 +189,18 @@ def moments2(y, x, d, mode):
             else:
                 runy[j] = 1
         if t < d - 1:
+            continue
+        if mode == CORR:  # branch-light: compute every column, select NaN after (IEEE division, no traps)
+            for j in range(N):
+                cx = runx[j] >= d
+                cy = runy[j] >= d
+                mx = sx[j] / d
+                my = sy[j] / d
+                vxx = 0.0 if cx else max(sxx[j] - sx[j] * mx, 0.0)
+                vyy = 0.0 if cy else max(syy[j] - sy[j] * my, 0.0)
+                vxy = 0.0 if (cx or cy) else sxy[j] - sx[j] * my
+                c = min(1.0, max(-1.0, vxy / np.sqrt(vxx * vyy)))
+                out[t, j] = c if (bad[j] == 0 and vxx > 0.0 and vyy > 0.0) else np.nan
             continue
         for j in range(N):
             if bad[j] > 0:

@@ -12,27 +12,8 @@ import numpy as np
 from numba import njit
 
 from ._common import NAN, choice, finite, flag, matrix, number, same_shape
-from ._sortrows import row_order
+from ._sortrows import rank_rows
 from .timeseries import _inverse_cdf
-
-
-@njit(cache=True)
-def _rank_from_order(x, order, count):
-    T, N = x.shape
-    out = np.full((T, N), np.nan)
-    for t in range(T):
-        n = count[t]
-        i = 0
-        while i < n:
-            v = x[t, order[t, i]]
-            k = i
-            while k + 1 < n and x[t, order[t, k + 1]] == v:
-                k += 1
-            r = 0.5 if n == 1 else (i + k) * 0.5 / (n - 1)
-            for m in range(i, k + 1):
-                out[t, order[t, m]] = r
-            i = k + 1
-    return out
 
 
 def _x(op: str, x: Any) -> np.ndarray:
@@ -40,15 +21,15 @@ def _x(op: str, x: Any) -> np.ndarray:
 
 
 def _rank(x: np.ndarray) -> np.ndarray:
-    order, count = row_order(x)
-    return _rank_from_order(x, order, count)
+    """Row ranks of the finite values (NaN and +-inf -> NaN); ``x`` is not modified."""
+    return rank_rows(x)
 
 
 def rank(x: Any, rate: float = 2.0) -> np.ndarray:
     """0-based ascending position with average ties / (n - 1) per row, in [0, 1]; one valid value
     -> 0.5; NaN stays NaN. ``rate`` is accepted and ignored (exact sort)."""
     number("rank", "rate", rate)
-    return _rank(_x("rank", x))
+    return _rank(matrix("rank", "x", x))  # no copy: +-inf are left out like NaN
 
 
 @njit(cache=True)

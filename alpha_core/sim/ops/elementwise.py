@@ -30,11 +30,24 @@ def add(*inputs: Any, filter: bool = False) -> np.ndarray:
     arrs = _variadic("add", inputs)
     fil = flag("add", "filter", filter)
     with np.errstate(**_ERR):
-        out = np.nan_to_num(arrs[0], nan=0.0, posinf=np.inf, neginf=-np.inf) if fil else arrs[0].copy()
+        if not fil:
+            return finite(_fold(np.add, arrs))
+        out = np.nan_to_num(arrs[0], nan=0.0, posinf=np.inf, neginf=-np.inf)
         out = np.array(out, dtype=np.float64, copy=True)
         for a in arrs[1:]:
-            out = out + (np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf) if fil else a)
+            out = out + np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
     return finite(out)
+
+
+def _fold(ufunc: np.ufunc, arrs: list[np.ndarray]) -> np.ndarray:
+    """``((a0 op a1) op a2) ...`` into one fresh array (in place after the first step when shapes allow)."""
+    out = np.asarray(ufunc(arrs[0], arrs[1]), dtype=np.float64)
+    for a in arrs[2:]:
+        if out.ndim and out.flags.writeable and np.broadcast_shapes(out.shape, a.shape) == out.shape:
+            ufunc(out, a, out=out)
+        else:
+            out = np.asarray(ufunc(out, a), dtype=np.float64)
+    return out
 
 
 def subtract(x: Any, y: Any, filter: bool = False) -> np.ndarray:
@@ -52,9 +65,11 @@ def multiply(*inputs: Any, filter: bool = False) -> np.ndarray:
     arrs = _variadic("multiply", inputs)
     fil = flag("multiply", "filter", filter)
     with np.errstate(**_ERR):
-        out = np.where(np.isnan(arrs[0]), 1.0, arrs[0]) if fil else arrs[0].copy()
+        if not fil:
+            return finite(_fold(np.multiply, arrs))
+        out = np.where(np.isnan(arrs[0]), 1.0, arrs[0])
         for a in arrs[1:]:
-            out = out * (np.where(np.isnan(a), 1.0, a) if fil else a)
+            out = out * np.where(np.isnan(a), 1.0, a)
     return finite(out)
 
 

@@ -1,0 +1,260 @@
+"""The fused / packed-key fast paths give bit-identical results to straightforward reference code.
+
+References below are plain Python/numpy versions of the step-by-step algorithms (SIMULATION.md §3 steps
+3-6, §6 factor statistics, FASTEXPR.md §7.4 rank); the fast code must match them exactly (not approximately),
+so that a speed change can never move a metric.
+"""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from alpha_core.sim import metrics as M
+from alpha_core.sim import portfolio as P
+from alpha_core.sim.ops import _alloc
+from alpha_core.sim.ops._common import finite
+from alpha_core.sim.ops._sortrows import rank_rows, row_order
+
+
+def _tricky(rng, shape):
+    """Cent-rounded values with float noise (near ties a few ulps apart), exact ties, zeros of both signs,
+    NaN and +-inf."""
+    x = np.round(rng.normal(size=shape), 2)
+    x = (x + 100.0) - 100.0                                    # 0.01 -> 0.010000000000005116 etc.
+    x[:, ::7] = np.round(x[:, ::7], 1)                         # exact ties
+    x[rng.random(shape) < 0.05] = 0.0
+    x[rng.random(shape) < 0.05] = -0.0
+    x[rng.random(shape) < 0.1] = np.nan
+    x[rng.random(shape) < 0.02] = np.inf
+    x[rng.random(shape) < 0.02] = -np.inf
+    return x
+
+
+def _reference_rank(x):
+    out = np.full(x.shape, np.nan)
+    for t in range(x.shape[0]):
+        ok = np.isfinite(x[t])
+        n = int(ok.sum())
+        if n == 1:
+            out[t, ok] = 0.5
+        elif n > 1:
+            out[t, ok] = (stats.rankdata(x[t, ok], method="average") - 1.0) / (n - 1)
+    return out
+
+
+def test_rank_rows_matches_average_tie_ranks_exactly():
+    rng = np.random.default_rng(11)
+    x = _tricky(rng, (60, 300))
+    x[0] = np.nan
+    x[1, :] = np.nan
+    x[1, 5] = 3.0                                              # a single valid value -> 0.5
+    x[2] = 1.0                                                 # all tied -> 0.5 everywhere
+    before = x.copy()
+    got = rank_rows(x)
+    np.testing.assert_array_equal(got, _reference_rank(x))
+    assert got[1, 5] == 0.5 and np.isnan(got[1, :5]).all() and (got[2] == 0.5).all()
+    np.testing.assert_array_equal(x, before)                   # input untouched
+
+
+def test_row_order_is_exact_and_respects_exclude():
+    rng = np.random.default_rng(3)
+    x = _tricky(rng, (30, 200))
+    exclude = rng.random(x.shape) < 0.2
+    order, count = row_order(x, exclude)
+    for t in range(x.shape[0]):
+        keep = ~np.isnan(x[t]) & ~exclude[t]
+        assert count[t] == keep.sum()
+        got = order[t, :count[t]]
+        assert sorted(got.tolist()) == np.flatnonzero(keep).tolist()
+        v = x[t, got]
+        assert np.all(v[1:] >= v[:-1])                          # ascending, -inf first, +inf last
+
+
+def _reference_factor(x, y):
+    T = x.shape[0]
+    ic, ric, spread = (np.full(T, np.nan) for _ in range(3))
+    for t in range(T):
+        ok = np.isfinite(x[t]) & np.isfinite(y[t])
+        a, b = x[t, ok], y[t, ok]
+        n = a.size
+        if n < M.MIN_CROSS_SECTION:
+            continue
+        ic[t] = M._pearson(a, b, n)
+        if math.isnan(ic[t]):
+            continue
+        ra, rb = stats.rankdata(a), stats.rankdata(b)
+        ric[t] = M._pearson(ra, rb, n)
+        q = np.floor((ra - 1.0) * M.QUANTILES / n).astype(int)
+        top, bottom = b[q == M.QUANTILES - 1], b[q == 0]
+        if top.size and bottom.size:
+            spread[t] = sum(top.tolist()) / top.size - sum(bottom.tolist()) / bottom.size
+    return ic, ric, spread
+
+
+def test_factor_series_match_reference_exactly_with_near_ties():
+    rng = np.random.default_rng(5)
+    x = _tricky(rng, (50, 120)) * 1e-3                       # weights-like magnitudes
+    y = _tricky(rng, (50, 120)) * 1e-2
+    x[3, :] = 2.0                                              # constant alpha row -> NaN everything
+    x[4, 4:] = np.nan                                          # too few instruments
+    ref = _reference_factor(x, y)
+    for order in (None, M.finite_argsort(y), M.returns_ranking(y)):
+        got = M.daily_factor_series(x, y, order)
+        for key, want in zip(("ic", "rankIc", "spread"), ref):
+            np.testing.assert_array_equal(got[key], want, err_msg=key)
+    assert np.isnan(got["ic"][3]) and np.isnan(got["rankIc"][4])
+
+
+def test_factor_series_rejects_a_mismatched_returns_order():
+    x = np.ones((3, 6))
+    with pytest.raises(ValueError, match="returns order"):
+        M.daily_factor_series(x, x, np.zeros((2, 6), dtype=np.int64))
+
+
+# ---- portfolio: reference = the step-by-step row algorithm (neutralize, scale, clip rounds) ----------
+
+def _ref_neutralize_row(v, codes, tol):
+    ok = (codes >= 0) & ~np.isnan(v)
+    out = np.full(v.shape, np.nan)
+    if not ok.any():
+        return out
+    row_max = 0.0
+    sums, counts = {}, {}
+    for i in np.flatnonzero(ok):
+        c = int(codes[i])
+        sums[c] = sums.get(c, 0.0) + v[i]
+        counts[c] = counts.get(c, 0) + 1
+        row_max = max(row_max, abs(v[i]))
+    for i in np.flatnonzero(ok):
+        c = int(codes[i])
+        r = v[i] - sums[c] / counts[c]
+        out[i] = 0.0 if abs(r) <= tol * row_max else r
+    return out
+
+
+def _ref_scale_row(v):
+    gross = 0.0
+    for a in v:
+        if a == a:
+            gross += abs(a)
+    return v / gross if gross > 0 else np.full(v.shape, np.nan)
+
+
+def _ref_max_abs(v):
+    m = 0.0
+    for a in v:
+        if a == a and abs(a) > m:
+            m = abs(a)
+    return m
+
+
+def _ref_weights(d, codes, neutral, tr, rounds=P.TRUNCATION_ROUNDS):
+    w = np.full(d.shape, np.nan)
+    unmet = np.zeros(d.shape[0], dtype=bool)
+    for t in range(d.shape[0]):
+        row = _ref_neutralize_row(d[t], codes[t], P.NEUTRAL_TOL) if neutral else d[t].copy()
+        row = _ref_scale_row(row)
+        if tr > 0:
+            for _ in range(rounds):
+                if _ref_max_abs(row) <= tr + P.TRUNCATION_TOL:
+                    break
+                row = np.where(row > tr, tr, np.where(row < -tr, -tr, row))
+                row = _ref_neutralize_row(row, codes[t], P.NEUTRAL_TOL) if neutral else row
+                row = _ref_scale_row(row)
+            unmet[t] = _ref_max_abs(row) > tr + P.TRUNCATION_TOL
+        w[t] = row
+    return w, unmet
+
+
+def _delayed(raw):
+    a = np.full(raw.shape, np.nan)
+    a[1:] = raw[:-1]
+    a[~np.isfinite(a)] = np.nan
+    return a
+
+
+@pytest.mark.parametrize("groups", ["none", "market", "groups", "many_groups"])
+@pytest.mark.parametrize("decay", [0, 3])
+def test_weights_from_raw_equals_step_by_step_reference(groups, decay):
+    rng = np.random.default_rng(17)
+    T, N = 25, 12
+    raw = rng.normal(size=(T, N)) ** 3                         # heavy tails: truncation binds
+    raw[rng.random(raw.shape) < 0.1] = np.nan
+    raw[2, 3], raw[5, 7] = np.inf, -np.inf
+    raw[6, :] = 1.0                                            # equal values -> neutralized exactly to 0
+    universe = rng.random((T, N)) < 0.85
+    ids = {"none": None, "market": P.market_groups((T, N)),
+           "groups": rng.integers(0, 3, size=(T, N)).astype(float),
+           "many_groups": rng.integers(0, 40, size=(T, N)).astype(float) * 1000}[groups]  # G > N
+    if ids is not None:
+        ids[rng.random((T, N)) < 0.05] = np.nan
+    gi = None if ids is None else P.GroupIndex(ids)
+    w, unmet = P.weights_from_raw(raw, universe, gi, decay, 0.2)
+    d = P.decay_linear(_delayed(raw), decay)
+    d[~universe] = np.nan
+    codes = np.full((T, N), -1) if gi is None else gi.codes
+    ref_w, ref_unmet = _ref_weights(d, codes, gi is not None, 0.2)
+    np.testing.assert_array_equal(w, ref_w)
+    np.testing.assert_array_equal(unmet, ref_unmet)
+    assert unmet.any() or groups == "none"                     # some rows cannot reach 0.2
+    w2, unmet2 = P.weights(_delayed(raw), universe, gi, decay, 0.2, return_unmet=True)
+    np.testing.assert_array_equal(w2, w)
+    np.testing.assert_array_equal(unmet2, unmet)
+
+
+def test_restrict_and_truncate_equal_reference():
+    rng = np.random.default_rng(23)
+    T, N = 20, 15
+    ids = rng.integers(0, 4, size=(T, N)).astype(float)
+    gi = P.GroupIndex(ids)
+    w, _ = P.weights_from_raw(rng.normal(size=(T, N)), np.ones((T, N), bool), gi, 0, 0)
+    mask = rng.random((T, N)) < 0.6
+    ref, _ = _ref_weights(np.where(mask, w, np.nan), gi.codes, True, 0.0)
+    np.testing.assert_array_equal(P.restrict(w, mask, gi), ref)
+    # truncate: truncation rounds only on already-scaled rows
+    s = P.scale(rng.normal(size=(T, N)) ** 3)
+    got, unmet = P.truncate(s, gi, 0.15)
+    exp = np.full((T, N), np.nan)
+    exp_unmet = np.zeros(T, bool)
+    for t in range(T):
+        row = s[t].copy()
+        for _ in range(P.TRUNCATION_ROUNDS):
+            if _ref_max_abs(row) <= 0.15 + P.TRUNCATION_TOL:
+                break
+            row = _ref_scale_row(_ref_neutralize_row(np.clip(row, -0.15, 0.15), gi.codes[t], P.NEUTRAL_TOL))
+        exp[t], exp_unmet[t] = row, _ref_max_abs(row) > 0.15 + P.TRUNCATION_TOL
+    np.testing.assert_array_equal(got, exp)
+    np.testing.assert_array_equal(unmet, exp_unmet)
+
+
+def test_weights_from_raw_rejects_bad_input():
+    with pytest.raises(ValueError, match="universe has shape"):
+        P.weights_from_raw(np.zeros((3, 4)), np.ones((3, 5), bool), None, 0, 0.1)
+    with pytest.raises(ValueError, match="decay"):
+        P.weights_from_raw(np.zeros((3, 4)), np.ones((3, 4), bool), None, -1, 0.1)
+
+
+def test_daily_series_counts_and_turnover_by_hand():
+    w = np.array([[0.5, -0.5, np.nan], [0.25, -0.75, 0.0]])
+    r = np.array([[0.02, 0.01, 0.5], [np.nan, -0.02, 0.1]])
+    s = M.daily_series(w, r, book=100.0)
+    np.testing.assert_array_equal(s.pnl, [50 * 0.02 - 50 * 0.01, 0.0 + (-75) * -0.02])
+    assert np.isnan(s.traded[0]) and s.traded[1] == 25 + 25 + 0
+    assert s.long_count.tolist() == [1, 1] and s.short_count.tolist() == [1, 1]
+    assert s.max_weight.tolist() == [0.5, 0.75]
+
+
+def test_finite_maps_inf_in_place_and_handles_views():
+    a = np.array([[1.0, np.inf, np.nan], [-np.inf, 0.0, -2.0]])
+    out = finite(a)
+    assert out is a
+    np.testing.assert_array_equal(np.isnan(a), [[False, True, True], [True, False, False]])
+    b = np.array([[1.0, np.inf], [np.inf, 2.0]]).T             # non-contiguous view path
+    assert np.isnan(finite(b)).sum() == 2
+    assert np.isnan(finite(np.inf)) and finite(3.0) == 3.0
+
+
+def test_tune_allocator_is_idempotent():
+    first = _alloc.tune_allocator()
+    assert isinstance(first, bool) and _alloc.tune_allocator() is first
