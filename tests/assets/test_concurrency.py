@@ -13,12 +13,17 @@ from alpha_core.store import reads
 from tests.assets.conftest import DATE, ROOT, SYNTH
 
 RUN = textwrap.dedent("""
-    import sys
+    import pathlib, sys, time
     import dagster as dg
     from alpha_assets.definitions import build_definitions
     from alpha_assets.partitions import multi_key
-    db, synth, date, field = sys.argv[1:5]
+    db, synth, date, field, barrier = sys.argv[1:6]
     job = build_definitions(db, synthetic=synth).resolve_job_def("mining_job")
+    # barrier: both processes have imported and built their job before either starts its run
+    pathlib.Path(barrier, field).touch()
+    deadline = time.time() + 120
+    while len(list(pathlib.Path(barrier).iterdir())) < 2 and time.time() < deadline:
+        time.sleep(0.05)
     res = job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key=multi_key(date, field),
                                  raise_on_error=False,
                                  run_config={"ops": {"candidates": {"config": {"per_field": 3}}}})
@@ -40,11 +45,13 @@ def _intervals(inst, run_id):
     return [tuple(v) for v in out.values()]
 
 
-def test_overlapping_runs_serialize_on_the_duckdb_pool(home, db):
+def test_overlapping_runs_serialize_on_the_duckdb_pool(home, db, tmp_path):
     inst = dg.DagsterInstance.get()
     inst.add_dynamic_partitions("field", ["close", "volume"])
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", RUN, db, SYNTH, DATE, f], cwd=ROOT, env=env,
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", RUN, db, SYNTH, DATE, f, str(barrier)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for f in ("close", "volume")]
     outs = [p.communicate(timeout=400) for p in procs]
