@@ -97,10 +97,20 @@ def lint(text: str, registry: FieldRegistry | None = None, *, live_operators: It
 
 def lint_many(texts: Iterable[str], registry: FieldRegistry | None = None, *,
               live_operators: Iterable[str] | None = None) -> list[LintResult]:
-    """``lint`` of each text, in order, sharing one registry."""
+    """``lint`` of each text, in order, sharing one registry; a text repeated in the batch is linted once
+    (its results are the same object)."""
     registry = registry if registry is not None else default_registry()
     live = list(live_operators) if live_operators is not None else None
-    return [lint(t, registry, live_operators=live) for t in texts]
+    seen: dict[str, LintResult] = {}
+    out = []
+    for t in texts:
+        result = seen.get(t) if isinstance(t, str) else None
+        if result is None:
+            result = lint(t, registry, live_operators=live)
+            if isinstance(t, str):
+                seen[t] = result
+        out.append(result)
+    return out
 
 
 def _relint(canonical: str, registry, live, n: int) -> list[Diagnostic]:

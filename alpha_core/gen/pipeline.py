@@ -84,8 +84,7 @@ def lint_rows(candidates: pl.DataFrame, registry=None) -> list[dict]:
     out = []
     for r in candidates.iter_rows(named=True):
         res = lint(r["expression"], registry) if registry is not None else lint(r["expression"])
-        diags = [d.__dict__ if not hasattr(d, "to_dict") else d.to_dict() for d in res.diagnostics]
-        diags = [{k: d.get(k) for k in ("code", "severity", "message", "start", "end")} for d in diags]
+        diags = [{k: d.to_dict()[k] for k in ("code", "severity", "message", "start", "end")} for d in res.diagnostics]
         out.append({"mining_date": r["mining_date"], "field": r["field"], "alpha_hash": r["alpha_hash"],
                     "ok": bool(res.ok), "canonical": res.canonical,
                     "n_errors": sum(d["severity"] == "error" for d in diags),
