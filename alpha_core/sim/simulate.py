@@ -158,14 +158,16 @@ def simulate_many(expressions: Iterable[str], panel: Panel, settings: SimSetting
 
 
 def evaluate_expression(expression: str, panel: Panel, settings: SimSettings | dict | None = None) -> pl.DataFrame:
-    """Raw alpha values before settings as a long frame (date, ticker, value); NaN rows dropped.
+    """Raw alpha values before settings as a long frame (date, ticker, value): the full T x N grid, one row
+    per (date, ticker), ``value`` null where the alpha is NaN.
 
-    Row ``date`` is the evaluation date (data up to that date), i.e. before the delay shift.
+    Row ``date`` is the evaluation date (data up to that date), i.e. before the delay shift; cross-sectional
+    inputs are pasteurized with the settings' universe (SIMULATION.md §3). Raises ``ExpressionError``.
     """
     _, raw = raw_alpha(expression, panel, settings)
-    t_idx, n_idx = np.nonzero(np.isfinite(raw))
+    T, N = raw.shape
     return pl.DataFrame({
-        "date": panel.dates[t_idx],
-        "ticker": np.asarray(panel.tickers, dtype=object)[n_idx].astype(str),
-        "value": raw[t_idx, n_idx],
-    })
+        "date": np.repeat(panel.dates, N),
+        "ticker": np.tile(np.asarray(panel.tickers, dtype=str), T),
+        "value": raw.reshape(-1),
+    }).with_columns(pl.col("value").fill_nan(None))

@@ -71,7 +71,10 @@ def test_evaluate_writes_raw_values_and_plot_writes_png(tmp_path, capsys, real_p
     code, _, _ = run(capsys, "evaluate", "rank(close)", "--out", str(out_file))
     frame = pl.read_parquet(out_file)
     assert code == 0 and frame.columns == ["date", "ticker", "value"]
+    assert frame.height == real_panel.T * real_panel.N  # the full grid, null where the alpha is NaN
     assert frame["value"].min() >= 0 and frame["value"].max() <= 1
+    first = frame.filter(pl.col("date") == frame["date"].min())
+    assert first["value"].null_count() == 505  # nobody is in a universe before the 11th date
     png = tmp_path / "pnl.png"
     code, _, _ = run(capsys, "simulate", "rank(-returns)", "--plot", str(png))
     assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
