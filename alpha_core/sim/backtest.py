@@ -10,12 +10,13 @@ import math
 import weakref
 
 import numpy as np
+from numba import njit
 
 from alpha_core.gate.checks import submission_checks
 from alpha_core.sim import metrics as M
-from alpha_core.sim.portfolio import GroupIndex, market_groups, restrict, weights_from_raw
+from alpha_core.sim.portfolio import NEUTRAL_TOL, GroupIndex, market_groups, weights_from_raw
 from alpha_core.sim.result import SimResult
-from alpha_core.sim.settings import SUB_UNIVERSE, SimSettings
+from alpha_core.sim.settings import BOOK, SUB_UNIVERSE, SimSettings
 from alpha_core.sim.universe import panel_universe
 
 GROUP_FIELDS = {"SECTOR": "sector", "INDUSTRY": "industry", "SUBINDUSTRY": "subindustry"}
@@ -95,6 +96,100 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
     return store[neutralization]
 
 
+@njit(cache=True)
+def _restricted_pnl_rows(w, mask, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
+    """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
+
+    Same arithmetic as ``portfolio._portfolio_rows`` (mask, no shift, no truncation) then the PnL sum of
+    ``metrics._daily_kernel``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
+    compacted in column order first: every sum skips the other entries anyway, so it sees the same terms in
+    the same order and the result is bit-identical, without the mispredicted branches of a sparse mask."""
+    T, N = w.shape
+    pnl = np.zeros(max(stop - start, 0))
+    sums = np.zeros(n_groups)
+    counts = np.zeros(n_groups, dtype=np.int64)
+    idx = np.empty(N, np.int64)
+    val = np.empty(N)
+    for t in range(start, stop):
+        ct = codes[t]
+        wt = w[t]
+        mt = mask[t]
+        m = 0
+        for i in range(N):   # branch-free compaction
+            v = wt[i]
+            idx[m] = i
+            val[m] = v
+            keep = mt[i] and v == v
+            if neutral:
+                keep = keep and ct[i] >= 0
+            m += keep
+        gross = 0.0
+        if neutral:
+            row_max = 0.0
+            for j in range(m):
+                v = val[j]
+                c = ct[idx[j]]
+                sums[c] += v
+                counts[c] += 1
+                if abs(v) > row_max:
+                    row_max = abs(v)
+            lim = tol_neutral * row_max
+            for j in range(m):
+                c = ct[idx[j]]
+                r = val[j] - sums[c] / counts[c]   # = means[c] of _demean
+                if abs(r) <= lim:
+                    r = 0.0
+                val[j] = r
+                if r == r:
+                    gross += abs(r)
+            for j in range(m):
+                c = ct[idx[j]]
+                sums[c] = 0.0
+                counts[c] = 0
+        else:
+            for j in range(m):
+                gross += abs(val[j])
+        p = 0.0
+        if gross > 0.0:
+            rt = returns[t]
+            for j in range(m):
+                v = val[j] / gross
+                pos = v * book if v == v else 0.0
+                if pos != 0.0:
+                    r = rt[idx[j]]
+                    if np.isfinite(r):
+                        p += pos * r
+        pnl[t - start] = p
+    return pnl
+
+
+def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | GroupIndex | None", returns: np.ndarray,
+                     start: int, stop: int, book: float = BOOK) -> np.ndarray:
+    """Daily PnL (USD, (stop - start,) float64) of the §6 sub-universe weights ``portfolio.restrict(w, mask,
+    groups)`` on rows ``start:stop`` only, i.e. ``metrics.daily_series(restrict(...), returns).pnl[start:stop]``
+    bit for bit, without the (T, N) temporaries. ``w``, ``returns``: (T, N) float64; ``mask``: (T, N) bool.
+    Raises ``ValueError`` on shape mismatches or rows outside ``0..T``."""
+    w = np.asarray(w, dtype=np.float64)
+    returns = np.asarray(returns, dtype=np.float64)
+    if w.ndim != 2:
+        raise ValueError(f"weights must be a (T, N) array, got shape {w.shape}")
+    if np.shape(mask) != w.shape or returns.shape != w.shape:
+        raise ValueError(f"mask {np.shape(mask)} / returns {returns.shape} do not match weights {w.shape}")
+    if not 0 <= start <= stop <= w.shape[0]:
+        raise ValueError(f"rows {start}:{stop} outside 0:{w.shape[0]}")
+    gi = None if groups is None else (groups if isinstance(groups, GroupIndex) else GroupIndex(groups))
+    if gi is None:
+        # codes are only read when neutral: one dummy column per row, no (T, N) allocation
+        codes, n_groups, neutral = np.full((w.shape[0], 1), -1, dtype=np.int64), 1, False
+    else:
+        if gi.shape != w.shape:
+            raise ValueError(f"groups have shape {gi.shape}, weights have {w.shape}")
+        codes, n_groups, neutral = gi.codes, gi.n_groups, True
+    return _restricted_pnl_rows(np.ascontiguousarray(w), np.ascontiguousarray(mask, dtype=np.bool_),
+                                np.ascontiguousarray(codes), n_groups, neutral,
+                                np.ascontiguousarray(returns), float(book), int(start), int(stop), NEUTRAL_TOL)
+
+
 def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float = 0.2,
              factor_stats: bool = True) -> SimResult:
     """Simulate a raw alpha on ``panel`` with ``settings`` (SIMULATION.md §3-§7).
@@ -157,9 +252,10 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
         warnings.append(M._warn("W_NO_SUB_UNIVERSE", f"{settings.local_universe} has no smaller local universe; "
                                 "LOW_SUB_UNIVERSE_SHARPE is PENDING"))
     elif is_m["startDate"] is not None:
-        sub = M.daily_series(restrict(w, panel_universe(panel, sub_name), gi), returns)
         start = int(np.searchsorted(dates, np.datetime64(is_m["startDate"], "D")))
-        sub_sharpe = M.sharpe_ratio(sub.pnl[start:is_sl.stop])
+        # only the IS metric days are needed: PnL fused into the restrict pass (bit-identical)
+        sub_pnl = sub_universe_pnl(w, panel_universe(panel, sub_name), gi, returns, start, is_sl.stop)
+        sub_sharpe = M.sharpe_ratio(sub_pnl)
         if sub_sharpe is None:
             warnings.append(M._warn("W_UNDEFINED_METRIC", f"is.subUniverseSharpe: {sub_name} PnL has zero "
                                     "standard deviation"))

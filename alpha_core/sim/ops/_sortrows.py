@@ -177,3 +177,37 @@ def rank_rows(x: np.ndarray) -> np.ndarray:
     key = _keys(x, x.view(np.int64), bits, np.zeros((1, 1), np.bool_), False, True)
     key.sort(axis=1)
     return _rank_kernel(x, key, bits)
+
+
+@njit(cache=True)
+def _keys_joint(x, bits_of_x, bits, y):
+    """``_keys`` of x with every entry where x or ``y`` (T, N) is not finite treated as NaN (int64 max), without
+    building the exclude mask."""
+    T, N = x.shape
+    key = np.empty((T, N), np.int64)
+    last = np.iinfo(np.int64).max
+    flip = np.int64(0x7FFFFFFFFFFFFFFF)
+    for t in range(T):
+        for i in range(N):
+            v = x[t, i]
+            b = y[t, i]
+            if v - v != 0.0 or b - b != 0.0:
+                key[t, i] = last
+                continue
+            k = np.int64(0) if v == 0.0 else bits_of_x[t, i]
+            if k < 0:
+                k = k ^ flip
+            key[t, i] = ((k >> bits) << bits) | i
+    return key
+
+
+def sorted_keys_joint(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+    """``sorted_keys(x, ~(isfinite(x) & isfinite(y)))`` without the (T, N) masks: row-sorted packed keys of
+    the entries where both (T, N) float64 ``x`` (C-contiguous) and ``y`` are finite, and the index bits."""
+    T, N = x.shape
+    if y.shape != x.shape:
+        raise ValueError(f"y has shape {y.shape}, x has {x.shape}")
+    bits = max(1, int(N - 1).bit_length())
+    key = _keys_joint(x, x.view(np.int64), bits, np.ascontiguousarray(y, dtype=np.float64))
+    key.sort(axis=1)
+    return key, bits

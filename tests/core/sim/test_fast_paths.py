@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from alpha_core.sim import metrics as M
+from alpha_core.sim.backtest import sub_universe_pnl
 from alpha_core.sim import portfolio as P
 from alpha_core.sim.ops import _alloc
 from alpha_core.sim.ops._common import finite
@@ -258,3 +259,61 @@ def test_finite_maps_inf_in_place_and_handles_views():
 def test_tune_allocator_is_idempotent():
     first = _alloc.tune_allocator()
     assert isinstance(first, bool) and _alloc.tune_allocator() is first
+
+
+def test_factor_spread_quintile_boundaries_exact_for_every_cross_section_size():
+    # n = 5..40 (multiples of 5 put a rank exactly on the h = n and h = 4n boundaries), ties straddling
+    # the boundaries: the division-free quintile test must pick the same members as floor((r-1)*5/n)
+    rng = np.random.default_rng(31)
+    rows_x, rows_y = [], []
+    for n in range(5, 41):
+        for _ in range(3):
+            x = np.full(45, np.nan)
+            y = np.full(45, np.nan)
+            x[:n] = rng.integers(0, max(2, n // 3), size=n).astype(float) * 0.01   # many ties
+            y[:n] = rng.normal(size=n)
+            perm = rng.permutation(45)
+            rows_x.append(x[perm])
+            rows_y.append(y[perm])
+    x, y = np.array(rows_x), np.array(rows_y)
+    ref = _reference_factor(x, y)
+    got = M.daily_factor_series(x, y)
+    for key, want in zip(("ic", "rankIc", "spread"), ref):
+        np.testing.assert_array_equal(got[key], want, err_msg=key)
+    assert np.isfinite(got["spread"]).sum() > 80
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_sub_universe_pnl_equals_restrict_then_daily_pnl_bit_for_bit(grouped):
+    rng = np.random.default_rng(41)
+    T, N = 30, 25
+    gi = P.GroupIndex(rng.integers(0, 4, size=(T, N)).astype(float)) if grouped else None
+    raw = rng.normal(size=(T, N))
+    raw[rng.random((T, N)) < 0.1] = np.nan
+    w, _ = P.weights_from_raw(raw, rng.random((T, N)) < 0.9, gi, 0, 0.1)
+    mask = rng.random((T, N)) < 0.6
+    mask[7] = False                                            # a row without sub-universe positions
+    returns = rng.normal(scale=0.02, size=(T, N))
+    returns[rng.random((T, N)) < 0.1] = np.nan
+    full = M.daily_series(P.restrict(w, mask, gi), returns).pnl
+    for start, stop in ((0, T), (5, 22), (9, 9)):
+        got = sub_universe_pnl(w, mask, gi, returns, start, stop)
+        assert got.shape == (stop - start,)
+        np.testing.assert_array_equal(got, full[start:stop])
+    assert sub_universe_pnl(w, mask, gi, returns, 0, T)[7] == 0.0
+    with pytest.raises(ValueError, match="rows 5:40"):
+        sub_universe_pnl(w, mask, gi, returns, 5, 40)
+    with pytest.raises(ValueError, match="mask"):
+        sub_universe_pnl(w, mask[:, :3], gi, returns, 0, T)
+
+
+def test_sorted_keys_joint_equals_sorted_keys_with_the_joint_mask():
+    from alpha_core.sim.ops._sortrows import sorted_keys, sorted_keys_joint
+    rng = np.random.default_rng(47)
+    x, y = _tricky(rng, (30, 40)), _tricky(rng, (30, 40))
+    want, want_bits = sorted_keys(x, ~(np.isfinite(x) & np.isfinite(y)))
+    got, bits = sorted_keys_joint(x, y)
+    assert bits == want_bits == 6
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="y has shape"):
+        sorted_keys_joint(x, y[:, :3])
