@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from alpha_core.gate.checks import submission_checks
+from alpha_core.sim import factor as F
 from alpha_core.sim import metrics as M
 from alpha_core.sim.portfolio import NEUTRAL_TOL, GroupIndex, market_groups, weights_from_raw
 from alpha_core.sim.result import SimResult
@@ -54,14 +55,14 @@ _RETURNS_CACHE: "weakref.WeakKeyDictionary[object, tuple]" = weakref.WeakKeyDict
 
 
 def _returns_and_order(panel) -> tuple[np.ndarray, tuple]:
-    """``panel_returns(panel)`` and its ``M.returns_ranking`` (order, tie runs), cached per panel (weakly)."""
+    """``panel_returns(panel)`` and its ``F.returns_ranking`` (order, tie runs), cached per panel (weakly)."""
     try:
         hit = _RETURNS_CACHE.get(panel)
     except TypeError:
         hit = None
     if hit is None:
         returns = panel_returns(panel)
-        hit = (returns, M.returns_ranking(returns))
+        hit = (returns, F.returns_ranking(returns))
         try:
             _RETURNS_CACHE[panel] = hit
         except TypeError:
@@ -264,10 +265,10 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     # factor statistics of the traded row vs the day's return
     factor: dict = {}
     if factor_stats:
-        daily_f = M.daily_factor_series(w, returns, returns_order)
-        factor["is"] = M.factor_summary(daily_f, is_sl)
+        daily_f = F.daily_factor_series(w, returns, returns_order)
+        factor["is"] = F.factor_summary(daily_f, is_sl)
         if n_os:
-            factor["os"] = M.factor_summary(daily_f, os_sl)
+            factor["os"] = F.factor_summary(daily_f, os_sl)
 
     is_m["checks"] = [c.to_dict() for c in submission_checks(is_m, settings, sub_sharpe)]
     stages = [("IS", is_sl)] + ([("OS", os_sl)] if n_os else [])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from alpha_core.sim import factor as F
 from alpha_core.sim import metrics as M
 from alpha_core.sim.backtest import sub_universe_pnl
 from alpha_core.sim import portfolio as P
@@ -79,15 +80,15 @@ def _reference_factor(x, y):
         ok = np.isfinite(x[t]) & np.isfinite(y[t])
         a, b = x[t, ok], y[t, ok]
         n = a.size
-        if n < M.MIN_CROSS_SECTION:
+        if n < F.MIN_CROSS_SECTION:
             continue
-        ic[t] = M._pearson(a, b, n)
+        ic[t] = F._pearson(a, b, n)
         if math.isnan(ic[t]):
             continue
         ra, rb = stats.rankdata(a), stats.rankdata(b)
-        ric[t] = M._pearson(ra, rb, n)
-        q = np.floor((ra - 1.0) * M.QUANTILES / n).astype(int)
-        top, bottom = b[q == M.QUANTILES - 1], b[q == 0]
+        ric[t] = F._pearson(ra, rb, n)
+        q = np.floor((ra - 1.0) * F.QUANTILES / n).astype(int)
+        top, bottom = b[q == F.QUANTILES - 1], b[q == 0]
         if top.size and bottom.size:
             spread[t] = sum(top.tolist()) / top.size - sum(bottom.tolist()) / bottom.size
     return ic, ric, spread
@@ -100,8 +101,8 @@ def test_factor_series_match_reference_exactly_with_near_ties():
     x[3, :] = 2.0                                              # constant alpha row -> NaN everything
     x[4, 4:] = np.nan                                          # too few instruments
     ref = _reference_factor(x, y)
-    for order in (None, M.finite_argsort(y), M.returns_ranking(y)):
-        got = M.daily_factor_series(x, y, order)
+    for order in (None, F.finite_argsort(y), F.returns_ranking(y)):
+        got = F.daily_factor_series(x, y, order)
         for key, want in zip(("ic", "rankIc", "spread"), ref):
             np.testing.assert_array_equal(got[key], want, err_msg=key)
     assert np.isnan(got["ic"][3]) and np.isnan(got["rankIc"][4])
@@ -110,7 +111,7 @@ def test_factor_series_match_reference_exactly_with_near_ties():
 def test_factor_series_rejects_a_mismatched_returns_order():
     x = np.ones((3, 6))
     with pytest.raises(ValueError, match="returns order"):
-        M.daily_factor_series(x, x, np.zeros((2, 6), dtype=np.int64))
+        F.daily_factor_series(x, x, np.zeros((2, 6), dtype=np.int64))
 
 
 # ---- portfolio: reference = the step-by-step row algorithm (neutralize, scale, clip rounds) ----------
@@ -277,7 +278,7 @@ def test_factor_spread_quintile_boundaries_exact_for_every_cross_section_size():
             rows_y.append(y[perm])
     x, y = np.array(rows_x), np.array(rows_y)
     ref = _reference_factor(x, y)
-    got = M.daily_factor_series(x, y)
+    got = F.daily_factor_series(x, y)
     for key, want in zip(("ic", "rankIc", "spread"), ref):
         np.testing.assert_array_equal(got[key], want, err_msg=key)
     assert np.isfinite(got["spread"]).sum() > 80

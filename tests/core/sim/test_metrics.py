@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from alpha_core.sim import factor as F
 from alpha_core.sim import metrics as M
 
 
@@ -102,7 +103,7 @@ def test_factor_series_match_scipy_and_hand_spread():
     y = rng.normal(size=(40, 30))
     x[rng.random(x.shape) < 0.2] = np.nan
     y[rng.random(y.shape) < 0.1] = np.nan
-    d = M.daily_factor_series(x, y)
+    d = F.daily_factor_series(x, y)
     for t in (0, 17, 39):
         ok = np.isfinite(x[t]) & np.isfinite(y[t])
         assert d["ic"][t] == pytest.approx(np.corrcoef(x[t, ok], y[t, ok])[0, 1], abs=1e-12)
@@ -110,9 +111,9 @@ def test_factor_series_match_scipy_and_hand_spread():
     # 10 instruments, alpha = 0..9: bottom quintile = {0, 1}, top = {8, 9}
     x1 = np.arange(10.0)[None, :]
     y1 = np.array([[0.01, 0.03, 0, 0, 0, 0, 0, 0, 0.02, 0.06]])
-    spread = M.daily_factor_series(x1, y1)["spread"][0]
+    spread = F.daily_factor_series(x1, y1)["spread"][0]
     assert spread == pytest.approx(0.04 - 0.02)
-    summary = M.factor_summary({"ic": np.array([0.1, 0.3, np.nan]), "rankIc": np.array([0.2, 0.2, 0.2]),
+    summary = F.factor_summary({"ic": np.array([0.1, 0.3, np.nan]), "rankIc": np.array([0.2, 0.2, 0.2]),
                                 "spread": np.array([0.001, 0.003, np.nan])}, slice(None))
     assert summary["icMean"] == pytest.approx(0.2)
     assert summary["icIR"] == pytest.approx(0.2 / 0.1 * np.sqrt(252))
@@ -123,5 +124,5 @@ def test_factor_series_match_scipy_and_hand_spread():
 def test_factor_days_with_too_few_or_constant_values_are_nan():
     x = np.array([[1.0, 2.0, 3.0, 4.0, np.nan], [1.0, 1.0, 1.0, 1.0, 1.0]])
     y = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]])
-    d = M.daily_factor_series(x, y)
+    d = F.daily_factor_series(x, y)
     assert np.isnan(d["ic"]).all() and np.isnan(d["rankIc"]).all() and np.isnan(d["spread"]).all()
