@@ -104,15 +104,7 @@ def _neutralize_row(src, codes, sums, counts, tol, dst):
             dst[i] = 0.0 if abs(r) <= tol * row_max else r
         else:
             dst[i] = np.nan
-    if sums.shape[0] <= N:
-        sums[:] = 0.0
-        counts[:] = 0
-    else:
-        for i in range(N):
-            c = codes[i]
-            if c >= 0:
-                sums[c] = 0.0
-                counts[c] = 0
+    _zero_groups(codes, sums, counts)
 
 
 @njit(cache=True)
