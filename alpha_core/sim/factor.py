@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from alpha_core.sim.metrics import DAYS_PER_YEAR, _ZERO_STD
-from alpha_core.sim.ops._sortrows import sorted_keys_joint
+from alpha_core.sim.ops._sortrows import sort_run, sorted_keys_joint
 
 MIN_CROSS_SECTION = 5      # instruments needed for a daily IC / quintile spread
 QUANTILES = 5
@@ -101,14 +101,7 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
                 e += 1
             for q in range(j, e):
                 ox[q] = kt[q] & mask
-            for q in range(j + 1, e):  # insertion sort of the run by the true values
-                cur = ox[q]
-                cv = xt[cur]
-                p = q - 1
-                while p >= j and xt[ox[p]] > cv:
-                    ox[p + 1] = ox[p]
-                    p -= 1
-                ox[p + 1] = cur
+            sort_run(ox, xt, j, e)
             g = j
             while g < e:
                 v = xt[ox[g]]

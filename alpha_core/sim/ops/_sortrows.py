@@ -17,6 +17,20 @@ _LAST = np.iinfo(np.int64).max
 
 
 @njit(cache=True)
+def sort_run(order, values, lo, hi):
+    """Insertion-sort ``order[lo:hi]`` (indices into ``values``) by ``values``, in place. Used on the short
+    runs of equal packed keys, whose true order the key's high bits could not tell."""
+    for a in range(lo + 1, hi):
+        cur = order[a]
+        cv = values[cur]
+        b = a - 1
+        while b >= lo and values[order[b]] > cv:
+            order[b + 1] = order[b]
+            b -= 1
+        order[b + 1] = cur
+
+
+@njit(cache=True)
 def _keys(x, bits_of_x, bits, exclude, use_exclude, finite_only=False):
     """Packed keys: (order-preserving int image of x >> bits << bits) | column; NaN (or ``exclude``, or
     +-inf with ``finite_only``) -> int64 max. ``bits_of_x`` is ``x.view(int64)``; -0.0 and +0.0 share the
@@ -59,15 +73,8 @@ def row_from_keys(x, packed, bits, order):
         k = i + 1
         while k < n and (packed[k] >> bits) == hi:
             k += 1
-        if k - i > 1:  # insertion sort of the run by the true values
-            for a in range(i + 1, k):
-                cur = order[a]
-                cv = x[cur]
-                b = a - 1
-                while b >= i and x[order[b]] > cv:
-                    order[b + 1] = order[b]
-                    b -= 1
-                order[b + 1] = cur
+        if k - i > 1:
+            sort_run(order, x, i, k)
         i = k
     return n
 
@@ -145,14 +152,7 @@ def _rank_kernel(x, packed, bits):
             k = i + 2
             while k < n and (kt[k] >> bits) == hi:
                 k += 1
-            for a in range(i + 1, k):  # insertion sort of the run by the true values
-                cur = order[a]
-                cv = xt[cur]
-                b = a - 1
-                while b >= i and xt[order[b]] > cv:
-                    order[b + 1] = order[b]
-                    b -= 1
-                order[b + 1] = cur
+            sort_run(order, xt, i, k)
             j = i
             while j < k:  # exact ties inside the run
                 v = xt[order[j]]
