@@ -59,6 +59,25 @@ def test_rank_rows_matches_average_tie_ranks_exactly():
     np.testing.assert_array_equal(x, before)                   # input untouched
 
 
+def test_rank_and_order_stay_exact_when_an_outlier_squeezes_the_packed_image():
+    # one value 1e300 makes every other value of its row share the lowest packed image: the whole row is one
+    # run that sort_run must order exactly (argsort for long runs, not a quadratic insertion sort)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(4, 400))
+    x[0, 17] = 1e300
+    x[1, 3] = -1e300
+    x[2, :] = np.round(x[2, :], 1)                              # many exact ties in a squeezed row
+    x[2, 0] = 1e308
+    x[3, ::2] = np.nan
+    x[3, 1] = np.inf                                            # kept by row_order, left out by rank
+    np.testing.assert_array_equal(rank_rows(x), _reference_rank(x))
+    order, count = row_order(x)
+    for t in range(x.shape[0]):
+        assert count[t] == (~np.isnan(x[t])).sum()
+        v = x[t, order[t, :count[t]]]
+        assert np.all(v[1:] >= v[:-1])
+
+
 def test_row_order_is_exact_and_respects_exclude():
     rng = np.random.default_rng(3)
     x = _tricky(rng, (30, 200))
