@@ -101,8 +101,8 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
 def _restricted_pnl_rows(w, mask, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
-    Same arithmetic as ``portfolio._portfolio_rows`` (mask, no shift, no truncation) then the PnL sum of
-    ``metrics._daily_kernel``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
+    Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation) then the PnL sum of
+    ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
     compacted in column order first: every sum skips the other entries anyway, so it sees the same terms in
     the same order and the result is bit-identical, without the mispredicted branches of a sparse mask."""
     T, N = w.shape
@@ -217,11 +217,11 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     universe = panel_universe(panel, settings.local_universe)
     gi = _groups(panel, settings.neutralization, (T, N))
     # delay 1: A_t = raw_{t-1} (+-inf -> NaN), fused into the weights pass
-    w, unmet = weights_from_raw(raw, universe, gi, settings.decay, settings.truncation)
     returns, returns_order = _returns_and_order(panel)
     if returns.shape != (T, N):
         raise BacktestError(f"panel returns have shape {returns.shape}, expected ({T}, {N})")
-    series = M.daily_series(w, returns)
+    w, unmet, daily = weights_from_raw(raw, universe, gi, settings.decay, settings.truncation, returns, BOOK)
+    series = M.series_of(*daily)
 
     n_os = math.ceil(oos_fraction * T)
     is_sl, os_sl = slice(0, T - n_os), slice(T - n_os, T)

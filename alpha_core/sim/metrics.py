@@ -10,8 +10,8 @@ import datetime as _dt
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from alpha_core.sim._book_numba import daily_kernel
 from alpha_core.sim.settings import BOOK
 
 DAYS_PER_YEAR = 252
@@ -65,53 +65,19 @@ def dollars_traded(pos: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
-def _daily_kernel(w, returns, book):
-    T, N = w.shape
-    pnl = np.zeros(T)
-    traded = np.full(T, np.nan)
-    long_c = np.zeros(T)
-    short_c = np.zeros(T)
-    max_w = np.zeros(T)
-    for t in range(T):
-        # scalar accumulators (array-element accumulation blocks register promotion: ~7x slower)
-        p = 0.0
-        tr = 0.0
-        lc = 0
-        sc = 0
-        mw = 0.0
-        for i in range(N):
-            v = w[t, i]
-            pos = v * book if v == v else 0.0
-            if pos != 0.0:
-                r = returns[t, i]
-                if np.isfinite(r):
-                    p += pos * r
-                if pos > 0.0:
-                    lc += 1
-                else:
-                    sc += 1
-                if abs(v) > mw:
-                    mw = abs(v)
-            if t > 0:
-                pv = w[t - 1, i]
-                tr += abs(pos - (pv * book if pv == pv else 0.0))
-        pnl[t] = p
-        long_c[t] = lc
-        short_c[t] = sc
-        max_w[t] = mw
-        if t > 0:
-            traded[t] = tr
-    return pnl, traded, long_c, short_c, max_w
-
-
 def daily_series(w: np.ndarray, returns: np.ndarray, book: float = BOOK) -> DailySeries:
     """All daily series from (T, N) weights (NaN = no position) and (T, N) returns (NaN contributes 0)."""
     if w.shape != returns.shape:
         raise ValueError(f"weights have shape {w.shape}, returns {returns.shape}")
-    pnl, traded, long_c, short_c, max_w = _daily_kernel(np.ascontiguousarray(w, dtype=np.float64),
+    pnl, traded, long_c, short_c, max_w = daily_kernel(np.ascontiguousarray(w, dtype=np.float64),
                                                         np.ascontiguousarray(returns, dtype=np.float64),
                                                         float(book))
+    return series_of(pnl, traded, long_c, short_c, max_w)
+
+
+def series_of(pnl: np.ndarray, traded: np.ndarray, long_c: np.ndarray, short_c: np.ndarray,
+              max_w: np.ndarray) -> DailySeries:
+    """The ``DailySeries`` of the five (T,) arrays a daily kernel returns (see ``daily_series``)."""
     return DailySeries(pnl=pnl, traded=traded, long_count=long_c, short_count=short_c, max_weight=max_w,
                        has_position=(long_c + short_c) > 0)
 

@@ -6,8 +6,7 @@ A NaN weight means no position. Group means are accumulated per row in a numba k
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
+from alpha_core.sim import _book_numba as K
 from alpha_core.sim.settings import BOOK
 
 TRUNCATION_ROUNDS = 10
@@ -34,28 +33,7 @@ def decay_linear(alpha: np.ndarray, n: int) -> np.ndarray:
     n = int(n)
     if n <= 1:
         return alpha.copy()
-    return _decay_kernel(np.ascontiguousarray(alpha), n)
-
-
-@njit(cache=True)
-def _decay_kernel(a, n):
-    T, N = a.shape
-    out = np.empty((T, N))
-    num = np.empty(N)
-    den = np.empty(N)
-    for t in range(T):
-        num[:] = 0.0
-        den[:] = 0.0
-        for k in range(min(n, t + 1)):
-            wk = float(n - k)
-            for i in range(N):
-                v = a[t - k, i]
-                if v == v:
-                    num[i] += wk * v
-                    den[i] += wk
-        for i in range(N):
-            out[t, i] = num[i] / den[i] if den[i] > 0 else np.nan
-    return out
+    return K.decay_kernel(np.ascontiguousarray(alpha), n)
 
 
 class GroupIndex:
@@ -83,194 +61,20 @@ class GroupIndex:
         self.has_group = has
 
 
-@njit(cache=True)
-def _neutralize_row(src, codes, sums, counts, tol, dst):
-    """dst = src - mean of its group over valid members; no group or NaN -> NaN; |result| <= tol x the row's
-    max |src| -> 0 (a group of equal values gives 0, not rounding noise that scaling would blow up).
-    ``sums``/``counts`` are zeroed scratch arrays of length G, left zeroed."""
-    N = src.shape[0]
-    row_max = 0.0
-    for i in range(N):
-        c, v = codes[i], src[i]
-        if c >= 0 and v == v:
-            sums[c] += v
-            counts[c] += 1
-            if abs(v) > row_max:
-                row_max = abs(v)
-    for i in range(N):
-        c, v = codes[i], src[i]
-        if c >= 0 and v == v:
-            r = v - sums[c] / counts[c]
-            dst[i] = 0.0 if abs(r) <= tol * row_max else r
-        else:
-            dst[i] = np.nan
-    _zero_groups(codes, sums, counts)
-
-
-@njit(cache=True)
-def _max_abs(row):
-    m = 0.0
-    for v in row:
-        if v == v and abs(v) > m:
-            m = abs(v)
-    return m
-
-
-@njit(cache=True)
-def _neutralize_kernel(w, codes, n_groups, tol):
-    T, N = w.shape
-    out = np.empty((T, N))
-    sums = np.zeros(n_groups)
-    counts = np.zeros(n_groups, dtype=np.int64)
-    for t in range(T):
-        _neutralize_row(w[t], codes[t], sums, counts, tol, out[t])
-    return out
-
-
-@njit(cache=True)
-def _zero_groups(codes, sums, counts):
-    """Reset the group scratch arrays touched by ``codes`` (all of them when G <= N)."""
-    N = codes.shape[0]
-    if sums.shape[0] <= N:
-        sums[:] = 0.0
-        counts[:] = 0
-    else:
-        for i in range(N):
-            c = codes[i]
-            if c >= 0:
-                sums[c] = 0.0
-                counts[c] = 0
-
-
-@njit(cache=True)
-def _demean(src, codes, sums, counts, means, tol, row_max, neutral, dst):
-    """Pass 2 of ``_neutralize_row`` (``sums``/``counts``/``row_max`` already accumulated over ``src``, then
-    reset here) or a plain copy when not ``neutral``; ``dst`` may be ``src``. Returns sum |dst| over the
-    non-NaN values, i.e. the scaling gross (sum |w| over valid values), in the same order."""
-    N = src.shape[0]
-    gross = 0.0
-    if neutral:
-        G = sums.shape[0]
-        per_group = G <= N
-        if per_group:
-            for g in range(G):
-                if counts[g] > 0:
-                    means[g] = sums[g] / counts[g]   # the value _neutralize_row divides per member
-        lim = tol * row_max
-        for i in range(N):
-            c, v = codes[i], src[i]
-            if c >= 0 and v == v:
-                r = v - (means[c] if per_group else sums[c] / counts[c])
-                if abs(r) <= lim:
-                    r = 0.0
-                dst[i] = r
-                if r == r:
-                    gross += abs(r)
-            else:
-                dst[i] = np.nan
-        _zero_groups(codes, sums, counts)
-    else:
-        for i in range(N):
-            v = src[i]
-            dst[i] = v
-            if v == v:
-                gross += abs(v)
-    return gross
-
-
-@njit(cache=True)
-def _scale_clip(row, gross, clip, buf, codes, sums, counts, neutral):
-    """Step 5 given its gross (row / gross, all NaN if gross <= 0), returning ``_max_abs`` of the
-    result; with ``clip`` > 0 also the next truncation round's input ``buf`` = row clipped to +-clip, with
-    the group sums of ``buf`` accumulated (if ``neutral``). Returns (max |row|, max |buf| over grouped)."""
-    N = row.shape[0]
-    m = 0.0
-    bmax = 0.0
-    if gross > 0.0:
-        for i in range(N):
-            r = row[i] / gross
-            row[i] = r
-            if r == r and abs(r) > m:
-                m = abs(r)
-            if clip > 0.0:
-                v = clip if r > clip else (-clip if r < -clip else r)
-                buf[i] = v
-                if neutral:
-                    c = codes[i]
-                    if c >= 0 and v == v:
-                        sums[c] += v
-                        counts[c] += 1
-                        if abs(v) > bmax:
-                            bmax = abs(v)
-    else:
-        row[:] = np.nan
-        buf[:] = np.nan
-    return m, bmax
-
-
-@njit(cache=True)
-def _portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neutral, scale_first, tr, rounds,
-                    tol_tr, tol_neutral):
-    """Steps 4 (neutralize) - 6 per row on ``d``: returns (w, unmet).
-
-    Row t of ``d`` is ``src[t - shift]`` (all NaN for t < shift), NaN where ``mask`` is False (with
-    ``use_mask``) and, with ``finite_only``, where the value is +-inf. ``scale_first`` False skips steps 4-5
-    (``d`` already scaled: truncation only). The passes of ``_neutralize_row`` / scaling / clipping
-    are fused (two passes per truncation round) with the same arithmetic in the same order, so the result
-    is bit-identical to running them one after the other."""
-    T, N = src.shape
-    w = np.empty((T, N))
-    unmet = np.zeros(T, dtype=np.bool_)
-    sums = np.zeros(n_groups)
-    counts = np.zeros(n_groups, dtype=np.int64)
-    means = np.zeros(n_groups)
-    buf = np.empty(N)
-    clip = tr if tr > 0.0 else 0.0
-    for t in range(T):
-        row = w[t]
-        ct = codes[t]
-        if t < shift:
-            row[:] = np.nan
-            continue  # no positions: max |w| = 0, truncation met
-        s = src[t - shift]
-        acc = scale_first and neutral
-        row_max = 0.0
-        for i in range(N):
-            v = s[i]
-            if use_mask and not mask[t, i]:
-                v = np.nan
-            elif finite_only and v - v != 0.0:
-                v = np.nan
-            row[i] = v
-            if acc:
-                c = ct[i]
-                if c >= 0 and v == v:
-                    sums[c] += v
-                    counts[c] += 1
-                    if abs(v) > row_max:
-                        row_max = abs(v)
-        gross = _demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row) if scale_first else 1.0
-        top, bmax = _scale_clip(row, gross, clip, buf, ct, sums, counts, neutral)   # x / 1.0 == x
-        if clip > 0.0:
-            for _ in range(rounds):
-                if top <= tr + tol_tr:
-                    break
-                # clip to +-tr (buf, group sums ready), re-neutralize, re-scale
-                gross = _demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
-                top, bmax = _scale_clip(row, gross, clip, buf, ct, sums, counts, neutral)
-            unmet[t] = top > tr + tol_tr
-            if neutral:
-                _zero_groups(ct, sums, counts)
-    return w, unmet
-
-
 _NO_MASK = np.ones((1, 1), dtype=np.bool_)
+_NO_RETURNS = np.zeros((1, 1))
 
 
-def _portfolio_kernel(d, codes, n_groups, neutral, scale_first, tr, rounds, tol_tr, tol_neutral):
-    """Steps 4-6 on the universe-restricted decayed alpha ``d`` (T, N): returns (w, unmet)."""
-    return _portfolio_rows(np.ascontiguousarray(d), 0, _NO_MASK, False, False, codes, n_groups, neutral,
-                           scale_first, tr, rounds, tol_tr, tol_neutral)
+def _rows(src, shift, mask, finite_only, codes, n_groups, neutral, scale_first, tr, rounds, returns=None,
+          book=BOOK):
+    """``K.portfolio_rows`` (steps 4-6, and the daily series when ``returns`` is given): (w, unmet, daily)."""
+    use_mask = mask is not None
+    with_daily = returns is not None
+    return K.portfolio_rows(np.ascontiguousarray(src, dtype=np.float64), shift,
+                            np.ascontiguousarray(mask, dtype=np.bool_) if use_mask else _NO_MASK, use_mask,
+                            finite_only, codes, n_groups, neutral, scale_first, float(tr), rounds, TRUNCATION_TOL,
+                            NEUTRAL_TOL, np.ascontiguousarray(returns, dtype=np.float64) if with_daily
+                            else _NO_RETURNS, float(book), with_daily)
 
 
 def market_groups(shape: tuple[int, int]) -> np.ndarray:
@@ -290,7 +94,7 @@ def neutralize(w: np.ndarray, groups: "np.ndarray | GroupIndex | None") -> np.nd
     gi = groups if isinstance(groups, GroupIndex) else GroupIndex(groups)
     if gi.shape != w.shape:
         raise ValueError(f"groups have shape {gi.shape}, alpha has {w.shape}")
-    return _neutralize_kernel(np.ascontiguousarray(w), gi.codes, gi.n_groups, NEUTRAL_TOL)
+    return K.neutralize_kernel(np.ascontiguousarray(w), gi.codes, gi.n_groups, NEUTRAL_TOL)
 
 
 def scale(w: np.ndarray) -> np.ndarray:
@@ -317,8 +121,8 @@ def truncate(w: np.ndarray, groups: "np.ndarray | GroupIndex | None", tr: float)
     w = np.ascontiguousarray(_as_panel_array(w, "weights"))
     gi = groups if (groups is None or isinstance(groups, GroupIndex)) else GroupIndex(groups)
     codes, n_groups, neutral = _kernel_groups(gi, w.shape)
-    return _portfolio_kernel(w, codes, n_groups, neutral, False, float(tr or 0.0), TRUNCATION_ROUNDS,
-                             TRUNCATION_TOL, NEUTRAL_TOL)
+    out, unmet, _ = _rows(w, 0, None, False, codes, n_groups, neutral, False, tr or 0.0, TRUNCATION_ROUNDS)
+    return out, unmet
 
 
 def weights(alpha: np.ndarray, universe: np.ndarray, groups: "np.ndarray | GroupIndex | None",
@@ -338,13 +142,14 @@ def weights(alpha: np.ndarray, universe: np.ndarray, groups: "np.ndarray | Group
     gi = None if groups is None else (groups if isinstance(groups, GroupIndex) else GroupIndex(groups))
     if gi is not None and gi.shape != alpha.shape:
         raise ValueError(f"groups have shape {gi.shape}, alpha has {alpha.shape}")
-    w, unmet = _weights(alpha, 0, universe, gi, decay, truncation)
+    w, unmet, _ = _weights(alpha, 0, universe, gi, decay, truncation)
     return (w, unmet) if return_unmet else w
 
 
 def _weights(src: np.ndarray, shift: int, universe: np.ndarray, gi: "GroupIndex | None", decay: int,
-             truncation: float) -> tuple[np.ndarray, np.ndarray]:
-    """``weights`` of ``A_t = src[t - shift]`` (NaN before; +-inf -> NaN) in one fused pass when decay <= 1."""
+             truncation: float, returns: np.ndarray | None = None, book: float = BOOK):
+    """``weights`` of ``A_t = src[t - shift]`` (NaN before; +-inf -> NaN) in one fused pass when decay <= 1:
+    (w, unmet, daily) with daily = ``K.daily_kernel(w, returns, book)`` when ``returns`` is given."""
     if isinstance(decay, bool) or int(decay) != decay or decay < 0:
         raise ValueError(f"decay must be an integer >= 0, got {decay!r}")
     universe = np.ascontiguousarray(universe, dtype=np.bool_)
@@ -353,19 +158,22 @@ def _weights(src: np.ndarray, shift: int, universe: np.ndarray, gi: "GroupIndex 
         a = np.full(src.shape, np.nan)
         a[shift:] = src[:src.shape[0] - shift]
         a[~np.isfinite(a)] = np.nan
-        src, shift, finite_only = _decay_kernel(a, int(decay)), 0, False
+        src, shift, finite_only = K.decay_kernel(a, int(decay)), 0, False
     else:
-        src, finite_only = np.ascontiguousarray(src, dtype=np.float64), True
-    return _portfolio_rows(src, shift, universe, True, finite_only, codes, n_groups, neutral, True,
-                           float(truncation or 0.0), TRUNCATION_ROUNDS, TRUNCATION_TOL, NEUTRAL_TOL)
+        finite_only = True
+    return _rows(src, shift, universe, finite_only, codes, n_groups, neutral, True, truncation or 0.0,
+                 TRUNCATION_ROUNDS, returns, book)
 
 
 def weights_from_raw(raw: np.ndarray, universe: np.ndarray, groups: "np.ndarray | GroupIndex | None",
-                     decay: int, truncation: float) -> tuple[np.ndarray, np.ndarray]:
+                     decay: int, truncation: float, returns: np.ndarray | None = None, book: float = BOOK):
     """``weights(A, ...)`` with ``A_t = raw_{t-1}`` (delay 1: row 0 NaN, +-inf -> NaN), without building ``A``.
 
     ``raw``: (T, N) float64 evaluated alpha (row s = data up to s); other arguments as ``weights``.
-    Returns ((T, N) weights, (T,) unmet). Raises ``ValueError`` on shape mismatches or a bad decay."""
+    Returns ((T, N) weights, (T,) unmet); given (T, N) ``returns``, also the daily book series of those
+    weights, computed in the same pass: ((T,) PnL in USD, dollars traded (NaN on row 0), long count, short
+    count, max |w|) on a ``book`` in USD, exactly ``metrics.daily_series``. Raises ``ValueError`` on shape
+    mismatches or a bad decay."""
     raw = _as_panel_array(raw, "raw alpha")
     universe = np.asarray(universe, dtype=bool)
     if universe.shape != raw.shape:
@@ -373,7 +181,10 @@ def weights_from_raw(raw: np.ndarray, universe: np.ndarray, groups: "np.ndarray 
     gi = None if groups is None else (groups if isinstance(groups, GroupIndex) else GroupIndex(groups))
     if gi is not None and gi.shape != raw.shape:
         raise ValueError(f"groups have shape {gi.shape}, alpha has {raw.shape}")
-    return _weights(raw, 1, universe, gi, decay, truncation)
+    if returns is not None and np.shape(returns) != raw.shape:
+        raise ValueError(f"returns have shape {np.shape(returns)}, alpha has {raw.shape}")
+    w, unmet, daily = _weights(raw, 1, universe, gi, decay, truncation, returns, book)
+    return (w, unmet) if returns is None else (w, unmet, daily)
 
 
 def restrict(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | GroupIndex | None") -> np.ndarray:
@@ -384,8 +195,7 @@ def restrict(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | GroupIndex |
         raise ValueError(f"mask has shape {np.shape(mask)}, weights have {w.shape}")
     gi = None if groups is None else (groups if isinstance(groups, GroupIndex) else GroupIndex(groups))
     codes, n_groups, neutral = _kernel_groups(gi, w.shape)
-    out, _ = _portfolio_rows(np.ascontiguousarray(w), 0, np.ascontiguousarray(mask, dtype=np.bool_), True, False,
-                             codes, n_groups, neutral, True, 0.0, 0, TRUNCATION_TOL, NEUTRAL_TOL)
+    out, _, _ = _rows(w, 0, mask, False, codes, n_groups, neutral, True, 0.0, 0)
     return out
 
 

@@ -1,0 +1,285 @@
+"""Numba row kernels behind ``portfolio`` and ``metrics``: decay, neutralization, scaling, truncation and the
+daily book series (SIMULATION.md §3 steps 3-8).
+
+Everything works one row (trading day) at a time on (T, N) float64 arrays, with dense int64 group codes
+(-1 = no group) and zeroed per-group scratch arrays. The steps are fused so that each row is read a few times
+while it is in cache; each fused kernel does the same arithmetic in the same order as the step-by-step
+reference (``tests/core/sim/test_fast_paths.py``), so the results are bit-identical to it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def decay_kernel(a, n):
+    """Step 3 on (T, N) ``a``: ``sum_k (n - k) a_{t-k} / sum of the weights of the non-NaN terms``."""
+    T, N = a.shape
+    out = np.empty((T, N))
+    num = np.empty(N)
+    den = np.empty(N)
+    for t in range(T):
+        num[:] = 0.0
+        den[:] = 0.0
+        for k in range(min(n, t + 1)):
+            wk = float(n - k)
+            for i in range(N):
+                v = a[t - k, i]
+                if v == v:
+                    num[i] += wk * v
+                    den[i] += wk
+        for i in range(N):
+            out[t, i] = num[i] / den[i] if den[i] > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def zero_groups(codes, sums, counts):
+    """Reset the group scratch arrays touched by ``codes`` (all of them when G <= N)."""
+    N = codes.shape[0]
+    if sums.shape[0] <= N:
+        sums[:] = 0.0
+        counts[:] = 0
+    else:
+        for i in range(N):
+            c = codes[i]
+            if c >= 0:
+                sums[c] = 0.0
+                counts[c] = 0
+
+
+@njit(cache=True)
+def neutralize_row(src, codes, sums, counts, tol, dst):
+    """dst = src - mean of its group over valid members; no group or NaN -> NaN; |result| <= tol x the row's
+    max |src| -> 0 (a group of equal values gives 0, not rounding noise that scaling would blow up).
+    ``sums``/``counts`` are zeroed scratch arrays of length G, left zeroed."""
+    N = src.shape[0]
+    row_max = 0.0
+    for i in range(N):
+        c, v = codes[i], src[i]
+        if c >= 0 and v == v:
+            sums[c] += v
+            counts[c] += 1
+            if abs(v) > row_max:
+                row_max = abs(v)
+    for i in range(N):
+        c, v = codes[i], src[i]
+        if c >= 0 and v == v:
+            r = v - sums[c] / counts[c]
+            dst[i] = 0.0 if abs(r) <= tol * row_max else r
+        else:
+            dst[i] = np.nan
+    zero_groups(codes, sums, counts)
+
+
+@njit(cache=True)
+def neutralize_kernel(w, codes, n_groups, tol):
+    """Step 4 on every row of (T, N) ``w``."""
+    T, N = w.shape
+    out = np.empty((T, N))
+    sums = np.zeros(n_groups)
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for t in range(T):
+        neutralize_row(w[t], codes[t], sums, counts, tol, out[t])
+    return out
+
+
+@njit(cache=True)
+def _max_abs(row):
+    m = 0.0
+    for v in row:
+        if v == v and abs(v) > m:
+            m = abs(v)
+    return m
+
+
+@njit(cache=True)
+def _demean(src, codes, sums, counts, means, tol, row_max, neutral, dst):
+    """Pass 2 of ``neutralize_row`` (``sums``/``counts``/``row_max`` already accumulated over ``src``, then
+    reset here) or a plain copy when not ``neutral``; ``dst`` may be ``src``. Returns (gross, top): sum |dst|
+    over the non-NaN values in column order (the scaling gross) and max |dst|."""
+    N = src.shape[0]
+    gross = 0.0
+    top = 0.0
+    if neutral:
+        G = sums.shape[0]
+        per_group = G <= N
+        if per_group:
+            for g in range(G):
+                if counts[g] > 0:
+                    means[g] = sums[g] / counts[g]   # the value neutralize_row divides per member
+        lim = tol * row_max
+        for i in range(N):
+            c, v = codes[i], src[i]
+            if c >= 0 and v == v:
+                r = v - (means[c] if per_group else sums[c] / counts[c])
+                if abs(r) <= lim:
+                    r = 0.0
+                dst[i] = r
+                if r == r:
+                    gross += abs(r)
+                    top = max(top, abs(r))
+            else:
+                dst[i] = np.nan
+        zero_groups(codes, sums, counts)
+    else:
+        for i in range(N):
+            v = src[i]
+            dst[i] = v
+            if v == v:
+                gross += abs(v)
+                top = max(top, abs(v))
+    return gross, top
+
+
+@njit(cache=True)
+def _scale(row, gross, top):
+    """Step 5 in place: row / gross (all NaN if gross <= 0). Returns max |row / gross| = top / gross: the
+    rounded division is monotone, so the largest quotient is the quotient of the largest ``top`` = max |row|."""
+    if gross > 0.0:
+        for i in range(row.shape[0]):
+            row[i] = row[i] / gross
+        return top / gross
+    row[:] = np.nan
+    return 0.0
+
+
+@njit(cache=True)
+def _clip(row, clip, buf, codes, sums, counts, neutral):
+    """A truncation round's input: ``buf`` = row clipped to +-clip, with the group sums of ``buf`` accumulated
+    into the zeroed ``sums``/``counts`` (if ``neutral``). Returns max |buf| over the grouped values."""
+    N = row.shape[0]
+    bmax = 0.0
+    for i in range(N):
+        r = row[i]
+        v = clip if r > clip else (-clip if r < -clip else r)
+        buf[i] = v
+        if neutral:
+            c = codes[i]
+            if c >= 0 and v == v:
+                sums[c] += v
+                counts[c] += 1
+                if abs(v) > bmax:
+                    bmax = abs(v)
+    return bmax
+
+
+@njit(cache=True)
+def daily_row(row, prev, rt, book, has_prev):
+    """Step 8 and the book series of one row: (PnL, dollars traded vs ``prev`` (0.0 when not ``has_prev``),
+    long count, short count, max |w|). ``row``/``prev``: (N,) weights (NaN = no position); ``rt``: (N,)
+    returns (non-finite contribute 0); ``book`` in USD."""
+    p = 0.0
+    tr = 0.0
+    lc = 0
+    sc = 0
+    mw = 0.0
+    for i in range(row.shape[0]):
+        v = row[i]
+        pos = v * book if v == v else 0.0
+        if pos != 0.0:
+            r = rt[i]
+            if np.isfinite(r):
+                p += pos * r
+            if pos > 0.0:
+                lc += 1
+            else:
+                sc += 1
+            if abs(v) > mw:
+                mw = abs(v)
+        if has_prev:
+            pv = prev[i]
+            tr += abs(pos - (pv * book if pv == pv else 0.0))
+    return p, tr, lc, sc, mw
+
+
+@njit(cache=True)
+def daily_kernel(w, returns, book):
+    """(pnl, traded (NaN on row 0), long count, short count, max |w|), each (T,), of (T, N) weights."""
+    T, N = w.shape
+    pnl = np.zeros(T)
+    traded = np.full(T, np.nan)
+    long_c = np.zeros(T)
+    short_c = np.zeros(T)
+    max_w = np.zeros(T)
+    for t in range(T):
+        p, tr, lc, sc, mw = daily_row(w[t], w[t - 1] if t > 0 else w[t], returns[t], book, t > 0)
+        pnl[t] = p
+        long_c[t] = lc
+        short_c[t] = sc
+        max_w[t] = mw
+        if t > 0:
+            traded[t] = tr
+    return pnl, traded, long_c, short_c, max_w
+
+
+@njit(cache=True)
+def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neutral, scale_first, tr, rounds,
+                   tol_tr, tol_neutral, returns, book, with_daily):
+    """Steps 4 (neutralize) - 6 per row, and with ``with_daily`` the step-8 book series of the final rows.
+
+    Row t of the input is ``src[t - shift]`` (all NaN for t < shift), NaN where ``mask`` is False (with
+    ``use_mask``) and, with ``finite_only``, where the value is +-inf. ``scale_first`` False skips steps 4-5
+    (input already scaled: truncation only). Returns (w, unmet, daily) where daily = ``daily_kernel(w,
+    returns, book)`` when ``with_daily`` (else empty arrays), computed as each row is finished."""
+    T, N = src.shape
+    w = np.empty((T, N))
+    unmet = np.zeros(T, dtype=np.bool_)
+    M = T if with_daily else 0
+    pnl = np.zeros(M)
+    traded = np.full(M, np.nan)
+    long_c = np.zeros(M)
+    short_c = np.zeros(M)
+    max_w = np.zeros(M)
+    sums = np.zeros(n_groups)
+    counts = np.zeros(n_groups, dtype=np.int64)
+    means = np.zeros(n_groups)
+    buf = np.empty(N)
+    clip = tr if tr > 0.0 else 0.0
+    for t in range(T):
+        row = w[t]
+        ct = codes[t]
+        if t < shift:
+            row[:] = np.nan   # no positions: max |w| = 0, truncation met
+        else:
+            s = src[t - shift]
+            acc = scale_first and neutral
+            row_max = 0.0
+            for i in range(N):
+                v = s[i]
+                if use_mask and not mask[t, i]:
+                    v = np.nan
+                elif finite_only and v - v != 0.0:
+                    v = np.nan
+                row[i] = v
+                if acc:
+                    c = ct[i]
+                    if c >= 0 and v == v:
+                        sums[c] += v
+                        counts[c] += 1
+                        if abs(v) > row_max:
+                            row_max = abs(v)
+            if scale_first:
+                gross, top = _demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
+                top = _scale(row, gross, top)
+            else:
+                top = _max_abs(row)
+            if clip > 0.0:
+                done = 0
+                while top > tr + tol_tr and done < rounds:
+                    # clip to +-tr (with the group sums), re-neutralize, re-scale
+                    bmax = _clip(row, clip, buf, ct, sums, counts, neutral)
+                    gross, top = _demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
+                    top = _scale(row, gross, top)
+                    done += 1
+                unmet[t] = top > tr + tol_tr
+        if with_daily:
+            p, trd, lc, sc, mw = daily_row(row, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
+            pnl[t] = p
+            long_c[t] = lc
+            short_c[t] = sc
+            max_w[t] = mw
+            if t > 0:
+                traded[t] = trd
+    return w, unmet, (pnl, traded, long_c, short_c, max_w)
