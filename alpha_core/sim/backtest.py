@@ -98,13 +98,14 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
 
 
 @njit(cache=True)
-def _restricted_pnl_rows(w, mask, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
+def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
     Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation) then the PnL sum of
     ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
     compacted in column order first: every sum skips the other entries anyway, so it sees the same terms in
-    the same order and the result is bit-identical, without the mispredicted branches of a sparse mask."""
+    the same order and the result is bit-identical. ``indptr``/``members``: the mask's True columns of row t
+    are ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
     T, N = w.shape
     pnl = np.zeros(max(stop - start, 0))
     sums = np.zeros(n_groups)
@@ -112,15 +113,15 @@ def _restricted_pnl_rows(w, mask, codes, n_groups, neutral, returns, book, start
     idx = np.empty(N, np.int64)
     val = np.empty(N)
     for t in range(start, stop):
-        ct = codes[t]
+        ct = codes[t] if neutral else codes[0]
         wt = w[t]
-        mt = mask[t]
         m = 0
-        for i in range(N):   # branch-free compaction
+        for j in range(indptr[t], indptr[t + 1]):   # branch-free compaction
+            i = members[j]
             v = wt[i]
             idx[m] = i
             val[m] = v
-            keep = mt[i] and v == v
+            keep = v == v
             if neutral:
                 keep = keep and ct[i] >= 0
             m += keep
@@ -164,6 +165,27 @@ def _restricted_pnl_rows(w, mask, codes, n_groups, neutral, returns, book, start
     return pnl
 
 
+_MEMBERS_CACHE: dict[int, tuple] = {}
+
+
+def _members(mask) -> tuple[np.ndarray, np.ndarray]:
+    """CSR form of a (T, N) bool mask: (indptr (T + 1,), columns (nnz,)), ascending per row. Cached by identity
+    (held weakly) for read-only masks, e.g. ``panel_universe``'s."""
+    mask = np.asarray(mask, dtype=np.bool_)
+    hit = _MEMBERS_CACHE.get(id(mask))
+    if hit is not None and hit[0]() is mask:
+        return hit[1], hit[2]
+    rows, cols = np.nonzero(mask)
+    indptr = np.zeros(mask.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=mask.shape[0]), out=indptr[1:])
+    members = cols.astype(np.int64)
+    if not mask.flags.writeable:
+        for key in [k for k, v in _MEMBERS_CACHE.items() if v[0]() is None]:
+            del _MEMBERS_CACHE[key]
+        _MEMBERS_CACHE[id(mask)] = (weakref.ref(mask), indptr, members)
+    return indptr, members
+
+
 def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | GroupIndex | None", returns: np.ndarray,
                      start: int, stop: int, book: float = BOOK) -> np.ndarray:
     """Daily PnL (USD, (stop - start,) float64) of the §6 sub-universe weights ``portfolio.restrict(w, mask,
@@ -180,14 +202,15 @@ def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | Grou
         raise ValueError(f"rows {start}:{stop} outside 0:{w.shape[0]}")
     gi = None if groups is None else (groups if isinstance(groups, GroupIndex) else GroupIndex(groups))
     if gi is None:
-        # codes are only read when neutral: one dummy column per row, no (T, N) allocation
-        codes, n_groups, neutral = np.full((w.shape[0], 1), -1, dtype=np.int64), 1, False
+        # codes are only read when neutral: one dummy row, no (T, N) allocation
+        codes, n_groups, neutral = np.full((1, 1), -1, dtype=np.int64), 1, False
     else:
         if gi.shape != w.shape:
             raise ValueError(f"groups have shape {gi.shape}, weights have {w.shape}")
         codes, n_groups, neutral = gi.codes, gi.n_groups, True
-    return _restricted_pnl_rows(np.ascontiguousarray(w), np.ascontiguousarray(mask, dtype=np.bool_),
-                                np.ascontiguousarray(codes), n_groups, neutral,
+    indptr, members = _members(mask)
+    return _restricted_pnl_rows(np.ascontiguousarray(w), indptr, members, np.ascontiguousarray(codes), n_groups,
+                                neutral,
                                 np.ascontiguousarray(returns), float(book), int(start), int(stop), NEUTRAL_TOL)
 
 
