@@ -248,11 +248,11 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
 
     n_os = math.ceil(oos_fraction * T)
     is_sl, os_sl = slice(0, T - n_os), slice(T - n_os, T)
-    is_m, warn = M.period_metrics(series.slice(is_sl), dates[is_sl], "is")
+    is_m, warn = M.period_rows(series, dates, is_sl.start, is_sl.stop, "is")
     warnings += warn
     os_m = None
     if n_os:
-        os_m, warn = M.period_metrics(series.slice(os_sl), dates[os_sl], "os")
+        os_m, warn = M.period_rows(series, dates, os_sl.start, os_sl.stop, "os")
         warnings += warn
     if is_m["startDate"] is not None and is_m["days"] < M.DAYS_PER_YEAR:
         warnings.append(M._warn("W_SHORT_IS", f"IS keeps {is_m['days']} metric days (< {M.DAYS_PER_YEAR})"))
@@ -264,9 +264,9 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     train_m = test_m = None
     split = M.test_split(dates[is_sl], settings.test_period)
     if split is not None:
-        test_m, warn = M.period_metrics(series.slice(slice(split, is_sl.stop)), dates[split:is_sl.stop], "test")
+        test_m, warn = M.period_rows(series, dates, split, is_sl.stop, "test")
         warnings += warn
-        train_m, warn = M.period_metrics(series.slice(slice(0, split)), dates[:split], "train")
+        train_m, warn = M.period_rows(series, dates, 0, split, "train")
         warnings += warn
 
     # sub-universe sharpe over the IS metric days (§6)

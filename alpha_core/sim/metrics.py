@@ -10,6 +10,7 @@ import datetime as _dt
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from alpha_core.sim._book_numba import daily_kernel
 from alpha_core.sim.settings import BOOK
@@ -82,14 +83,67 @@ def series_of(pnl: np.ndarray, traded: np.ndarray, long_c: np.ndarray, short_c: 
                        has_position=(long_c + short_c) > 0)
 
 
+@njit(cache=True)
+def _moments(x, lo, hi):
+    """(mean, std (ddof 0), max |x|) of ``x[lo:hi]``, two-pass, in order."""
+    n = hi - lo
+    tot = 0.0
+    top = 0.0
+    for t in range(lo, hi):
+        tot += x[t]
+        top = max(top, abs(x[t]))
+    mean = tot / n
+    ss = 0.0
+    for t in range(lo, hi):
+        ss += (x[t] - mean) * (x[t] - mean)
+    return mean, np.sqrt(ss / n), top
+
+
+@njit(cache=True)
+def _period_stats(pnl, traded, long_c, short_c, max_w, has_pos, lo, hi):
+    """One pass of numbers behind ``period_metrics`` on rows ``lo:hi``: (first held row or -1, PnL sum, mean
+    long count, mean short count, max |w|, PnL mean, PnL std, max |PnL|, largest drop of the cumulative PnL
+    from its running peak (the peak starts at 0), finite traded count and sum after the first metric day)."""
+    start = -1
+    for t in range(lo, hi):
+        if has_pos[t]:
+            start = t
+            break
+    if start < 0:
+        return -1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0
+    n = hi - start
+    tot = lc = sc = mw = 0.0
+    cum = peak = dd = 0.0
+    nt = 0
+    st = 0.0
+    for t in range(start, hi):
+        v = pnl[t]
+        tot += v
+        lc += long_c[t]
+        sc += short_c[t]
+        mw = max(mw, max_w[t])
+        cum += v
+        peak = max(peak, cum)
+        dd = max(dd, peak - cum)
+        if t > start and np.isfinite(traded[t]):
+            nt += 1
+            st += traded[t]
+    mean, std, top = _moments(pnl, start, hi)
+    return start, tot, lc / n, sc / n, mw, mean, std, top, dd, nt, st
+
+
+def _sharpe(mean: float, std: float, top: float, n: int) -> float | None:
+    if n < 2 or std <= _ZERO_STD * top:
+        return None
+    return float(np.sqrt(DAYS_PER_YEAR) * mean / std)
+
+
 def sharpe_ratio(pnl: np.ndarray) -> float | None:
     """``sqrt(252) * mean / std`` (ddof 0) of daily PnL; None when std is 0 or fewer than 2 days."""
+    pnl = np.ascontiguousarray(pnl, dtype=np.float64)
     if pnl.size < 2:
         return None
-    std = float(np.std(pnl))
-    if std <= _ZERO_STD * float(np.max(np.abs(pnl))):
-        return None
-    return float(np.sqrt(DAYS_PER_YEAR) * np.mean(pnl) / std)
+    return _sharpe(*_moments(pnl, 0, pnl.size), pnl.size)
 
 
 def fitness_of(sharpe: float | None, returns: float | None, turnover: float | None) -> float | None:
@@ -102,38 +156,37 @@ def fitness_of(sharpe: float | None, returns: float | None, turnover: float | No
 def period_metrics(s: DailySeries, dates: np.ndarray, label: str = "is") -> tuple[dict, list[dict]]:
     """BRAIN-style metrics of one period (SIMULATION.md §5) and warnings.
 
-    ``s``: the period's daily series; ``dates``: its (P,) datetime64[D] dates. The first metric day's
-    ``traded`` is ignored (turnover and margin use the following days). Returns (metrics, warnings);
-    metrics has ``startDate, endDate, days, pnl, bookSize, longCount, shortCount, turnover, returns,
-    drawdown, margin, sharpe, fitness, maxWeight``; values that cannot be computed are None.
+    ``s``: the period's daily series; ``dates``: its (P,) datetime64[D] dates. Metric days run from the first
+    day with a position to the period end; that first day's ``traded`` is ignored (turnover and margin use
+    the following days). Returns (metrics, warnings); metrics has ``startDate, endDate, days, pnl,
+    bookSize, longCount, shortCount, turnover, returns, drawdown, margin, sharpe, fitness, maxWeight``;
+    values that cannot be computed are None.
     """
+    return period_rows(s, dates, 0, len(dates), label)
+
+
+def period_rows(s: DailySeries, dates: np.ndarray, lo: int, hi: int, label: str) -> tuple[dict, list[dict]]:
+    """``period_metrics`` of rows ``lo:hi`` of the full series ``s`` and its full ``dates``, without slicing them."""
     out = {"startDate": None, "endDate": None, "days": 0, "pnl": None, "bookSize": BOOK,
            "longCount": None, "shortCount": None, "turnover": None, "returns": None, "drawdown": None,
            "margin": None, "sharpe": None, "fitness": None, "maxWeight": None}
-    held = np.flatnonzero(s.has_position)
-    if held.size == 0:
+    start, tot, lc, sc, mw, mean, std, top, dd, nt, st = _period_stats(
+        s.pnl, s.traded, s.long_count, s.short_count, s.max_weight, s.has_position, lo, hi)
+    if start < 0:
         return out, [_warn("W_NO_POSITIONS", f"{label}: no positions in the period; metrics undefined")]
     warnings: list[dict] = []
-    m = s.slice(slice(held[0], None))
-    n = m.pnl.size
-    out.update(startDate=str(dates[held[0]]), endDate=str(dates[-1]), days=int(n),
-               pnl=float(m.pnl.sum()), longCount=float(m.long_count.mean()),
-               shortCount=float(m.short_count.mean()), maxWeight=float(m.max_weight.max()),
-               returns=float(m.pnl.mean() * DAYS_PER_YEAR / HALF_BOOK))
-    cum = np.cumsum(m.pnl)
-    peak = np.maximum.accumulate(np.maximum(cum, 0.0))
-    out["drawdown"] = float(np.max(peak - cum) / HALF_BOOK)
-    traded = m.traded[1:]
-    traded = traded[np.isfinite(traded)]
-    if traded.size:
-        out["turnover"] = float(traded.mean() / BOOK)
-        total = float(traded.sum())
-        out["margin"] = float(out["pnl"] / total) if total > 0 else None
+    n = hi - start
+    out.update(startDate=str(dates[start]), endDate=str(dates[hi - 1]), days=int(n), pnl=float(tot),
+               longCount=float(lc), shortCount=float(sc), maxWeight=float(mw),
+               returns=float(mean * DAYS_PER_YEAR / HALF_BOOK), drawdown=float(dd / HALF_BOOK))
+    if nt:
+        out["turnover"] = float(st / nt / BOOK)
+        out["margin"] = float(tot / st) if st > 0 else None
     if out["turnover"] is None:
         warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.turnover: fewer than 2 metric days"))
     elif out["margin"] is None:
         warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.margin: nothing traded"))
-    out["sharpe"] = sharpe_ratio(m.pnl)
+    out["sharpe"] = _sharpe(mean, std, top, n)
     if out["sharpe"] is None:
         warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.sharpe: daily PnL has zero standard deviation"))
     out["fitness"] = fitness_of(out["sharpe"], out["returns"], out["turnover"])
@@ -152,13 +205,13 @@ def yearly_rows(s: DailySeries, dates: np.ndarray, stages: list[tuple[str, slice
     rows = []
     years = dates.astype("datetime64[Y]").astype(int) + 1970
     for stage, sl in stages:
-        idx = np.arange(len(dates))[sl]
-        for year in np.unique(years[idx]):
-            sel = idx[years[idx] == year]
-            met, _ = period_metrics(s.slice(sel), dates[sel], f"{stage}.{year}")
-            if met["startDate"] is None:
-                continue
-            rows.append({"year": str(year), **{k: met[k] for k in YEARLY_KEYS}, "stage": stage})
+        lo, hi, _ = sl.indices(len(dates))
+        while lo < hi:   # dates ascend: each year is one block of rows
+            end = lo + int(np.searchsorted(years[lo:hi], years[lo], side="right"))
+            met, _ = period_rows(s, dates, lo, end, f"{stage}.{years[lo]}")
+            if met["startDate"] is not None:
+                rows.append({"year": str(years[lo]), **{k: met[k] for k in YEARLY_KEYS}, "stage": stage})
+            lo = end
     return rows
 
 
