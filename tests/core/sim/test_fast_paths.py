@@ -222,6 +222,15 @@ def test_weights_from_raw_equals_step_by_step_reference(groups, decay):
     w2, unmet2 = P.weights(_delayed(raw), universe, gi, decay, 0.2, return_unmet=True)
     np.testing.assert_array_equal(w2, w)
     np.testing.assert_array_equal(unmet2, unmet)
+    # the daily series fused into the weights pass equal the separate pass over the finished weights
+    returns = rng.normal(0, 0.02, size=(T, N))
+    returns[rng.random((T, N)) < 0.1] = np.nan
+    w3, unmet3, daily = P.weights_from_raw(raw, universe, gi, decay, 0.2, returns)
+    np.testing.assert_array_equal(w3, w)
+    np.testing.assert_array_equal(unmet3, unmet)
+    s = M.daily_series(w, returns)
+    for got, want in zip(daily, (s.pnl, s.traded, s.long_count, s.short_count, s.max_weight)):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_restrict_and_truncate_equal_reference():

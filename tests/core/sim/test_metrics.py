@@ -126,3 +126,15 @@ def test_factor_days_with_too_few_or_constant_values_are_nan():
     y = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]])
     d = F.daily_factor_series(x, y)
     assert np.isnan(d["ic"]).all() and np.isnan(d["rankIc"]).all() and np.isnan(d["spread"]).all()
+
+
+def test_period_rows_equal_period_metrics_of_the_slice():
+    rng = np.random.default_rng(2)
+    n = 30
+    s = _series(rng.normal(0, 1e5, n), np.r_[np.nan, rng.uniform(0, 4e6, n - 1)],
+                has=np.r_[np.zeros(4, bool), np.ones(n - 4, bool)])
+    dates = np.datetime64("2015-01-01") + np.arange(n)
+    for lo, hi in ((0, n), (2, 17), (10, 11), (0, 3)):
+        got, got_w = M.period_rows(s, dates, lo, hi, "p")
+        want, want_w = M.period_metrics(s.slice(slice(lo, hi)), dates[lo:hi], "p")
+        assert got == want and got_w == want_w
