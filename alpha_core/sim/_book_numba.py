@@ -166,17 +166,19 @@ def _clip(row, clip, buf, codes, sums, counts, neutral):
 
 
 @njit(cache=True)
-def daily_row(row, prev, rt, book, has_prev):
-    """Step 8 and the book series of one row: (PnL, dollars traded vs ``prev`` (0.0 when not ``has_prev``),
-    long count, short count, max |w|). ``row``/``prev``: (N,) weights (NaN = no position); ``rt``: (N,)
-    returns (non-finite contribute 0); ``book`` in USD."""
+def daily_row(row, gross, prev, rt, book, has_prev):
+    """Step 5's division by ``gross`` in place (1.0 for a finished row: x / 1.0 == x), then step 8 and the book
+    series of the row: (PnL, dollars traded vs ``prev`` (0.0 when not ``has_prev``), long count, short count,
+    max |w|). ``row``/``prev``: (N,) weights (NaN = no position); ``rt``: (N,) returns (non-finite contribute
+    0); ``book`` in USD."""
     p = 0.0
     tr = 0.0
     lc = 0
     sc = 0
     mw = 0.0
     for i in range(row.shape[0]):
-        v = row[i]
+        v = row[i] / gross
+        row[i] = v
         pos = v * book if v == v else 0.0
         if pos != 0.0:
             r = rt[i]
@@ -203,8 +205,10 @@ def daily_kernel(w, returns, book):
     long_c = np.zeros(T)
     short_c = np.zeros(T)
     max_w = np.zeros(T)
+    row = np.empty(N)     # daily_row writes its (unchanged) quotients back: keep ``w`` untouched
     for t in range(T):
-        p, tr, lc, sc, mw = daily_row(w[t], w[t - 1] if t > 0 else w[t], returns[t], book, t > 0)
+        row[:] = w[t]
+        p, tr, lc, sc, mw = daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
         pnl[t] = p
         long_c[t] = lc
         short_c[t] = sc
@@ -262,6 +266,16 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                             row_max = abs(v)
             if scale_first:
                 gross, top = _demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
+                if with_daily and gross > 0.0 and not (clip > 0.0 and top / gross > tr + tol_tr):
+                    # no truncation round: scale and book series in one pass
+                    p, trd, lc, sc, mw = daily_row(row, gross, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
+                    pnl[t] = p
+                    long_c[t] = lc
+                    short_c[t] = sc
+                    max_w[t] = mw
+                    if t > 0:
+                        traded[t] = trd
+                    continue
                 top = _scale(row, gross, top)
             else:
                 top = _max_abs(row)
@@ -275,7 +289,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                     done += 1
                 unmet[t] = top > tr + tol_tr
         if with_daily:
-            p, trd, lc, sc, mw = daily_row(row, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
+            p, trd, lc, sc, mw = daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
             pnl[t] = p
             long_c[t] = lc
             short_c[t] = sc
