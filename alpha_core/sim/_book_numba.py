@@ -146,13 +146,15 @@ def _scale(row, gross, top):
 
 
 @njit(cache=True)
-def _clip(row, clip, buf, codes, sums, counts, neutral):
-    """A truncation round's input: ``buf`` = row clipped to +-clip, with the group sums of ``buf`` accumulated
-    into the zeroed ``sums``/``counts`` (if ``neutral``). Returns max |buf| over the grouped values."""
+def _clip(row, gross, clip, buf, codes, sums, counts, neutral):
+    """Scale ``row`` by ``gross`` in place (1.0: already scaled), then a truncation round's input: ``buf`` =
+    row clipped to +-clip, with the group sums of ``buf`` accumulated into the zeroed ``sums``/``counts``
+    (if ``neutral``). Returns max |buf| over the grouped values."""
     N = row.shape[0]
     bmax = 0.0
     for i in range(N):
-        r = row[i]
+        r = row[i] / gross
+        row[i] = r
         v = clip if r > clip else (-clip if r < -clip else r)
         buf[i] = v
         if neutral:
@@ -281,12 +283,18 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                 top = _max_abs(row)
             if clip > 0.0:
                 done = 0
+                if top > tr + tol_tr and rounds > 0:
+                    bmax = _clip(row, 1.0, clip, buf, ct, sums, counts, neutral)
                 while top > tr + tol_tr and done < rounds:
-                    # clip to +-tr (with the group sums), re-neutralize, re-scale
-                    bmax = _clip(row, clip, buf, ct, sums, counts, neutral)
+                    # clip to +-tr (buf, with the group sums), re-neutralize, re-scale; when another round
+                    # follows, its clipping is fused into the scaling pass
                     gross, top = _demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
-                    top = _scale(row, gross, top)
                     done += 1
+                    if gross > 0.0 and top / gross > tr + tol_tr and done < rounds:
+                        bmax = _clip(row, gross, clip, buf, ct, sums, counts, neutral)
+                        top = top / gross
+                    else:
+                        top = _scale(row, gross, top)
                 unmet[t] = top > tr + tol_tr
         if with_daily:
             p, trd, lc, sc, mw = daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
