@@ -55,6 +55,7 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
     T, N = x.shape
     valid = np.zeros(N, dtype=np.bool_)
     ox = np.empty(N, dtype=np.int64)
+    dup = np.empty(N, dtype=np.int64)
     ic = np.full(T, np.nan)
     ric = np.full(T, np.nan)
     spread = np.full(T, np.nan)
@@ -86,19 +87,27 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
         ic[t] = c
         if c != c:
             continue
-        # average ranks of x from its sorted packed keys: a key whose high bits differ from both neighbours
-        # is a unique value (rank = position + 1); runs of equal high bits are sorted exactly, ties averaged
+        # average ranks of x from its sorted packed keys: position ranks first (branch-free), noting the
+        # positions whose high bits repeat the previous key's; each such run is then sorted exactly on the
+        # true values and its ties averaged
         kt = kx[t]
-        j = 0
-        while j < n:
-            hi = kt[j] >> bits
-            if j + 1 == n or (kt[j + 1] >> bits) != hi:
-                rx[kt[j] & mask] = 0.5 * (j + j) + 1.0
-                j += 1
-                continue
-            e = j + 2
-            while e < n and (kt[e] >> bits) == hi:
+        nd = 0
+        prev = -1
+        for j in range(n):
+            kj = kt[j]
+            rx[kj & mask] = j + 1.0
+            h = kj >> bits
+            dup[nd] = j
+            nd += h == prev
+            prev = h
+        a = 0
+        while a < nd:
+            j = dup[a] - 1
+            e = dup[a] + 1
+            a += 1
+            while a < nd and dup[a] == e:
                 e += 1
+                a += 1
             for q in range(j, e):
                 ox[q] = kt[q] & mask
             sort_run(ox, xt, j, e)
@@ -112,7 +121,6 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
                 for q in range(g, k + 1):
                     rx[ox[q]] = r
                 g = k + 1
-            j = e
         # average ranks of y among the valid entries: walk its full order by tie group (ends precomputed)
         before = 0
         k = 0

@@ -206,12 +206,13 @@ def row_order(x: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndar
 
 @njit(cache=True)
 def _rank_kernel(x, packed, bits):
-    """Ranks straight from the sorted packed keys: a key whose high bits differ from both neighbours is a
-    unique value (rank = position / (n - 1)); runs of equal high bits are insertion-sorted by the true
-    values and exact ties averaged, as ``_repair`` + a tie walk would."""
+    """Ranks straight from the sorted packed keys: position / (n - 1) for every key first (branch-free),
+    noting the positions whose high bits repeat the previous key's; each such run is then insertion-sorted
+    by the true values and its exact ties averaged, as ``_repair`` + a tie walk would."""
     T, N = x.shape
     out = np.empty((T, N))
     order = np.empty(N, np.int64)
+    dup = np.empty(N, np.int64)
     mask = (1 << bits) - 1
     for t in range(T):
         xt = x[t]
@@ -220,25 +221,32 @@ def _rank_kernel(x, packed, bits):
         ot[:] = np.nan
         n = 0
         for i in range(N):
-            p = kt[i]
-            if p == _LAST:
+            if kt[i] == _LAST:
                 break
-            order[i] = p & mask
             n += 1
         if n == 1:
-            ot[order[0]] = 0.5
+            ot[kt[0] & mask] = 0.5
             continue
         den = float(n - 1)
-        i = 0
-        while i < n:
-            hi = kt[i] >> bits
-            if i + 1 == n or (kt[i + 1] >> bits) != hi:
-                ot[order[i]] = (i + i) * 0.5 / den
-                i += 1
-                continue
-            k = i + 2
-            while k < n and (kt[k] >> bits) == hi:
+        nd = 0
+        prev = -1
+        for i in range(n):
+            p = kt[i]
+            c = p & mask
+            order[i] = c
+            ot[c] = (i + i) * 0.5 / den
+            h = p >> bits
+            dup[nd] = i
+            nd += h == prev
+            prev = h
+        a = 0
+        while a < nd:
+            i = dup[a] - 1
+            k = dup[a] + 1
+            a += 1
+            while a < nd and dup[a] == k:
                 k += 1
+                a += 1
             sort_run(order, xt, i, k)
             j = i
             while j < k:  # exact ties inside the run
@@ -250,7 +258,6 @@ def _rank_kernel(x, packed, bits):
                 for m in range(j, e + 1):
                     ot[order[m]] = r
                 j = e + 1
-            i = k
     return out
 
 
