@@ -95,7 +95,7 @@ def _max_abs(row):
 
 
 @njit(cache=True)
-def _demean(src, codes, sums, counts, means, tol, row_max, neutral, dst):
+def demean(src, codes, sums, counts, means, tol, row_max, neutral, dst):
     """Pass 2 of ``neutralize_row`` (``sums``/``counts``/``row_max`` already accumulated over ``src``, then
     reset here) or a plain copy when not ``neutral``; ``dst`` may be ``src``. Returns (gross, top): sum |dst|
     over the non-NaN values in column order (the scaling gross) and max |dst|."""
@@ -267,7 +267,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                         if abs(v) > row_max:
                             row_max = abs(v)
             if scale_first:
-                gross, top = _demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
+                gross, top = demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
                 if with_daily and gross > 0.0 and not (clip > 0.0 and top / gross > tr + tol_tr):
                     # no truncation round: scale and book series in one pass
                     p, trd, lc, sc, mw = daily_row(row, gross, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
@@ -288,7 +288,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                 while top > tr + tol_tr and done < rounds:
                     # clip to +-tr (buf, with the group sums), re-neutralize, re-scale; when another round
                     # follows, its clipping is fused into the scaling pass
-                    gross, top = _demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
+                    gross, top = demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
                     done += 1
                     if gross > 0.0 and top / gross > tr + tol_tr and done < rounds:
                         bmax = _clip(row, gross, clip, buf, ct, sums, counts, neutral)

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from alpha_core.gate.checks import submission_checks
+from alpha_core.sim import _book_numba as K
 from alpha_core.sim import factor as F
 from alpha_core.sim import metrics as M
 from alpha_core.sim.portfolio import NEUTRAL_TOL, GroupIndex, market_groups, weights_from_raw
@@ -101,7 +102,7 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
 def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
-    Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation) then the PnL sum of
+    Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation; its ``demean``) then the PnL sum of
     ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
     compacted in column order first: every sum skips the other entries anyway, so it sees the same terms in
     the same order and the result is bit-identical. ``indptr``/``members``: the mask's True columns of row t
@@ -110,7 +111,9 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
     pnl = np.zeros(max(stop - start, 0))
     sums = np.zeros(n_groups)
     counts = np.zeros(n_groups, dtype=np.int64)
+    means = np.zeros(n_groups)
     idx = np.empty(N, np.int64)
+    cc = np.zeros(N, np.int64)
     val = np.empty(N)
     for t in range(start, stop):
         ct = codes[t] if neutral else codes[0]
@@ -123,34 +126,20 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
             val[m] = v
             keep = v == v
             if neutral:
-                keep = keep and ct[i] >= 0
+                c = ct[i]
+                cc[m] = c
+                keep = keep and c >= 0
             m += keep
-        gross = 0.0
+        row_max = 0.0
         if neutral:
-            row_max = 0.0
             for j in range(m):
                 v = val[j]
-                c = ct[idx[j]]
+                c = cc[j]
                 sums[c] += v
                 counts[c] += 1
                 if abs(v) > row_max:
                     row_max = abs(v)
-            lim = tol_neutral * row_max
-            for j in range(m):
-                c = ct[idx[j]]
-                r = val[j] - sums[c] / counts[c]   # = means[c] of _demean
-                if abs(r) <= lim:
-                    r = 0.0
-                val[j] = r
-                if r == r:
-                    gross += abs(r)
-            for j in range(m):
-                c = ct[idx[j]]
-                sums[c] = 0.0
-                counts[c] = 0
-        else:
-            for j in range(m):
-                gross += abs(val[j])
+        gross, _ = K.demean(val[:m], cc[:m], sums, counts, means, tol_neutral, row_max, neutral, val[:m])
         p = 0.0
         if gross > 0.0:
             rt = returns[t]
