@@ -252,15 +252,23 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
             s = src[t - shift]
             acc = scale_first and neutral
             row_max = 0.0
-            for i in range(N):
-                v = s[i]
-                if use_mask and not mask[t, i]:
-                    v = np.nan
-                elif finite_only and v - v != 0.0:
-                    v = np.nan
-                row[i] = v
-                if acc:
+            if use_mask and finite_only:
+                mt = mask[t]
+                for i in range(N):   # the backtest's case: one vectorisable masking loop
+                    v = s[i]
+                    row[i] = v if mt[i] and v - v == 0.0 else np.nan
+            else:
+                for i in range(N):
+                    v = s[i]
+                    if use_mask and not mask[t, i]:
+                        v = np.nan
+                    elif finite_only and v - v != 0.0:
+                        v = np.nan
+                    row[i] = v
+            if acc:
+                for i in range(N):
                     c = ct[i]
+                    v = row[i]
                     if c >= 0 and v == v:
                         sums[c] += v
                         counts[c] += 1
