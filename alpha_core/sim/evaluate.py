@@ -16,6 +16,7 @@ from alpha_core.data.panel import Panel
 from alpha_core.expr import ast
 from alpha_core.expr.catalogue import REQUIRED, VALUE_KINDS, OperatorSpec, bind, catalogue
 from alpha_core.sim.ops import KERNELS
+from alpha_core.sim.ops._ew_numba import masked as _masked
 
 Value = Any  # float | np.ndarray (T, N) | str | bool
 
@@ -132,7 +133,7 @@ class _Evaluator:
             return np.broadcast_to(np.arange(1.0, self.shape[0] + 1)[:, None], self.shape).copy()
         if node.name == "pasteurize":
             x = self.matrix(self.eval(node.args[0]))
-            return x if self.universe is None else np.where(self.universe, x, np.nan)
+            return x if self.universe is None else self.mask(x)
         kernel = KERNELS.get(node.name)
         if kernel is None:
             raise UnsupportedLocal(f"operator '{node.name}' is BRAIN-only: it cannot be simulated locally")
@@ -176,8 +177,16 @@ class _Evaluator:
             return value
         value = self.matrix(value)
         if masked:
-            value = np.where(self.universe, value, np.nan)
+            value = self.mask(value)
         return value
+
+    def mask(self, value: np.ndarray) -> np.ndarray:
+        """A new array: ``value`` inside the universe mask, NaN outside (one pass for C-ordered float64)."""
+        u = self.universe
+        if (value.dtype == np.float64 and value.flags.c_contiguous and u.dtype == np.bool_
+                and u.flags.c_contiguous and value.shape == u.shape):
+            return _masked(value, u)
+        return np.where(u, value, np.nan)
 
     def zero_all_nan_windows(self, out: np.ndarray, params: dict) -> np.ndarray:
         """NaN handling ON: a time-series window that is entirely NaN gives 0 (SIMULATION.md §1)."""

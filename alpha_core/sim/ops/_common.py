@@ -46,6 +46,29 @@ def _inf_to_nan(flat):
                 flat[i] = np.nan
 
 
+def fast_operands(*values: Any) -> tuple[list, int, int] | None:
+    """The operands as the single-pass loops of ``_ew_numba`` take them, with the common (T, N) shape:
+    C-contiguous float64 (T, N) arrays of one shape and scalars (numbers, 0-d float64 arrays), at least
+    one array. None when
+    any operand is something else (other dtype, layout, rank or shape): the numpy path handles it."""
+    ops, shape = [], None
+    for v in values:
+        if isinstance(v, np.ndarray) and v.ndim == 2:
+            if v.dtype != np.float64 or not v.flags.c_contiguous or (shape is not None and v.shape != shape):
+                return None
+            shape = v.shape
+            ops.append(v)
+        elif isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            ops.append(float(v))
+        elif isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype == np.float64:
+            ops.append(float(v))
+        else:
+            return None
+    if shape is None:
+        return None
+    return ops, shape[0], shape[1]
+
+
 def matrix(op: str, name: str, value: Any) -> np.ndarray:
     """``value`` as a 2-D float64 array (no copy when possible).
 

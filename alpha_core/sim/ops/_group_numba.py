@@ -128,7 +128,11 @@ def group_stat(x, w, ids, G, mode, fill_nan_members):
 
 @njit(cache=True)
 def group_rank(x, ids, G, order, count):
-    """Average-tie rank within (date, group) / (n_g - 1); single member -> 0.5."""
+    """Average-tie rank within (date, group) / (n_g - 1); single member -> 0.5.
+
+    ``order[t, :count[t]]`` lists row t's columns by ascending x. The sorted values, ids and columns are
+    gathered into contiguous buffers first; a value without ties takes a short path.
+    """
     T, N = x.shape
     out = np.full((T, N), np.nan)
     stamp = np.full(G, -1, np.int64)
@@ -136,10 +140,21 @@ def group_rank(x, ids, G, order, count):
     seen = np.zeros(G, np.int64)
     tie = np.zeros(G, np.int64)
     p0 = np.zeros(G, np.int64)
+    xs = np.empty(N)
+    gs = np.empty(N, np.int64)
+    js = np.empty(N, np.int64)
     for t in range(T):
         n = count[t]
+        xt = x[t]
+        it = ids[t]
+        ot = order[t]
+        o = out[t]
         for i in range(n):
-            gi = ids[t, order[t, i]]
+            j = ot[i]
+            gi = it[j]
+            js[i] = j
+            xs[i] = xt[j]
+            gs[i] = gi
             if gi < 0:
                 continue
             if stamp[gi] != t:
@@ -149,30 +164,36 @@ def group_rank(x, ids, G, order, count):
             ng[gi] += 1
         i = 0
         while i < n:
-            v = x[t, order[t, i]]
-            k = i
-            while k + 1 < n and x[t, order[t, k + 1]] == v:
+            v = xs[i]
+            if i + 1 == n or xs[i + 1] != v:  # no tie: p0 = seen, tie = 1
+                gi = gs[i]
+                if gi >= 0:
+                    o[js[i]] = 0.5 if ng[gi] == 1 else (seen[gi] + 0 * 0.5) / (ng[gi] - 1)
+                    seen[gi] += 1
+                i += 1
+                continue
+            k = i + 1
+            while k + 1 < n and xs[k + 1] == v:
                 k += 1
             for a in range(i, k + 1):
-                gi = ids[t, order[t, a]]
+                gi = gs[a]
                 if gi >= 0:
                     tie[gi] = 0
                     p0[gi] = seen[gi]
             for a in range(i, k + 1):
-                gi = ids[t, order[t, a]]
+                gi = gs[a]
                 if gi >= 0:
                     tie[gi] += 1
             for a in range(i, k + 1):
-                j = order[t, a]
-                gi = ids[t, j]
+                gi = gs[a]
                 if gi < 0:
                     continue
                 if ng[gi] == 1:
-                    out[t, j] = 0.5
+                    o[js[a]] = 0.5
                 else:
-                    out[t, j] = (p0[gi] + (tie[gi] - 1) * 0.5) / (ng[gi] - 1)
+                    o[js[a]] = (p0[gi] + (tie[gi] - 1) * 0.5) / (ng[gi] - 1)
             for a in range(i, k + 1):
-                gi = ids[t, order[t, a]]
+                gi = gs[a]
                 if gi >= 0:
                     seen[gi] = p0[gi] + tie[gi]
             i = k + 1

@@ -2,256 +2,13 @@
 
 All functions take C-ordered ``(T, N)`` float64 arrays, loop over dates in the outer loop and over
 instruments in the inner loop (contiguous memory), and return new arrays. Windows are strict
-(FASTEXPR.md §6): NaN unless ``d`` rows exist and none of them is NaN.
-
-Rolling moments use sums shifted by a per-column reference value and are recomputed exactly from
-the window every ``d`` rows, so rounding error cannot accumulate over the history; a window whose
-values are all equal (tracked by a run length) gets an exact zero variance.
+(FASTEXPR.md §6): NaN unless ``d`` rows exist and none of them is NaN. The rolling moments live in
+``_moments_numba``.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-# moments1 modes
-SUM, MEAN, STD, ZSCORE, IR, AV_DIFF = 0, 1, 2, 3, 4, 5
-# moments2 modes: CORR, COV, then REG + rettype
-CORR, COV, REG = 0, 1, 10
-
-
-@njit(cache=True)
-def moments1(x, d, mode):
-    T, N = x.shape
-    out = np.full((T, N), np.nan)
-    ref = np.zeros(N)
-    s1 = np.zeros(N)
-    s2 = np.zeros(N)
-    bad = np.zeros(N, np.int64)
-    run = np.zeros(N, np.int64)
-    found = np.zeros(N, np.bool_)
-    for t in range(T):
-        if t % d == 0:
-            lo = max(0, t - d + 1)
-            ref[:] = 0.0
-            found[:] = False
-            s1[:] = 0.0
-            s2[:] = 0.0
-            bad[:] = 0
-            for s in range(t, lo - 1, -1):
-                for j in range(N):
-                    v = x[s, j]
-                    if v == v and not found[j]:
-                        ref[j] = v
-                        found[j] = True
-            for s in range(lo, t + 1):
-                for j in range(N):
-                    v = x[s, j]
-                    if v == v:
-                        s1[j] += v - ref[j]
-                        s2[j] += (v - ref[j]) * (v - ref[j])
-                    else:
-                        bad[j] += 1
-        else:
-            for j in range(N):
-                v = x[t, j]
-                if v == v:
-                    s1[j] += v - ref[j]
-                    s2[j] += (v - ref[j]) * (v - ref[j])
-                else:
-                    bad[j] += 1
-                if t >= d:
-                    v = x[t - d, j]
-                    if v == v:
-                        s1[j] -= v - ref[j]
-                        s2[j] -= (v - ref[j]) * (v - ref[j])
-                    else:
-                        bad[j] -= 1
-        for j in range(N):
-            v = x[t, j]
-            if v != v:
-                run[j] = 0
-            elif t > 0 and v == x[t - 1, j]:
-                run[j] += 1
-            else:
-                run[j] = 1
-        if t < d - 1:
-            continue
-        for j in range(N):
-            xt = x[t, j]
-            const = run[j] >= d
-            m1 = s1[j] / d
-            mean = xt if const else ref[j] + m1
-            var = 0.0 if const else max(s2[j] / d - m1 * m1, 0.0)
-            if mode == SUM:
-                r = xt * d if const else ref[j] * d + s1[j]
-            elif mode == MEAN:
-                r = mean
-            elif mode == STD:
-                r = np.sqrt(var)
-            elif mode == AV_DIFF:
-                r = xt - mean
-            elif mode == ZSCORE:
-                r = (xt - mean) / np.sqrt(var) if var > 0.0 else np.nan
-            else:
-                r = mean / np.sqrt(var) if var > 0.0 else np.nan
-            out[t, j] = r if bad[j] == 0 else np.nan
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def moments2(y, x, d, mode):
-    """Co-moments of y and x over the window; both must be valid on every row of the window."""
-    T, N = x.shape
-    out = np.full((T, N), np.nan)
-    rx = np.zeros(N)
-    ry = np.zeros(N)
-    sx = np.zeros(N)
-    sy = np.zeros(N)
-    sxx = np.zeros(N)
-    syy = np.zeros(N)
-    sxy = np.zeros(N)
-    bad = np.zeros(N, np.int64)
-    runx = np.zeros(N, np.int64)
-    runy = np.zeros(N, np.int64)
-    found = np.zeros(N, np.bool_)
-    for t in range(T):
-        if t % d == 0:
-            lo = max(0, t - d + 1)
-            rx[:] = 0.0
-            ry[:] = 0.0
-            found[:] = False
-            sx[:] = 0.0
-            sy[:] = 0.0
-            sxx[:] = 0.0
-            syy[:] = 0.0
-            sxy[:] = 0.0
-            bad[:] = 0
-            for s in range(t, lo - 1, -1):
-                for j in range(N):
-                    if x[s, j] == x[s, j] and y[s, j] == y[s, j] and not found[j]:
-                        rx[j] = x[s, j]
-                        ry[j] = y[s, j]
-                        found[j] = True
-            for s in range(lo, t + 1):
-                for j in range(N):
-                    u = x[s, j]
-                    v = y[s, j]
-                    if u == u and v == v:
-                        u -= rx[j]
-                        v -= ry[j]
-                        sx[j] += u
-                        sy[j] += v
-                        sxx[j] += u * u
-                        syy[j] += v * v
-                        sxy[j] += u * v
-                    else:
-                        bad[j] += 1
-        else:
-            for j in range(N):
-                u = x[t, j]
-                v = y[t, j]
-                if u == u and v == v:
-                    u -= rx[j]
-                    v -= ry[j]
-                    sx[j] += u
-                    sy[j] += v
-                    sxx[j] += u * u
-                    syy[j] += v * v
-                    sxy[j] += u * v
-                else:
-                    bad[j] += 1
-                if t >= d:
-                    u = x[t - d, j]
-                    v = y[t - d, j]
-                    if u == u and v == v:
-                        u -= rx[j]
-                        v -= ry[j]
-                        sx[j] -= u
-                        sy[j] -= v
-                        sxx[j] -= u * u
-                        syy[j] -= v * v
-                        sxy[j] -= u * v
-                    else:
-                        bad[j] -= 1
-        for j in range(N):
-            u = x[t, j]
-            if u != u:
-                runx[j] = 0
-            elif t > 0 and u == x[t - 1, j]:
-                runx[j] += 1
-            else:
-                runx[j] = 1
-            v = y[t, j]
-            if v != v:
-                runy[j] = 0
-            elif t > 0 and v == y[t - 1, j]:
-                runy[j] += 1
-            else:
-                runy[j] = 1
-        if t < d - 1:
-            continue
-        if mode == CORR:  # branch-light: compute every column, select NaN after (IEEE division, no traps)
-            for j in range(N):
-                cx = runx[j] >= d
-                cy = runy[j] >= d
-                mx = sx[j] / d
-                my = sy[j] / d
-                vxx = 0.0 if cx else max(sxx[j] - sx[j] * mx, 0.0)
-                vyy = 0.0 if cy else max(syy[j] - sy[j] * my, 0.0)
-                vxy = 0.0 if (cx or cy) else sxy[j] - sx[j] * my
-                c = min(1.0, max(-1.0, vxy / np.sqrt(vxx * vyy)))
-                out[t, j] = c if (bad[j] == 0 and vxx > 0.0 and vyy > 0.0) else np.nan
-            continue
-        for j in range(N):
-            if bad[j] > 0:
-                continue
-            cx = runx[j] >= d
-            cy = runy[j] >= d
-            mx = sx[j] / d
-            my = sy[j] / d
-            vxx = 0.0 if cx else max(sxx[j] - sx[j] * mx, 0.0)
-            vyy = 0.0 if cy else max(syy[j] - sy[j] * my, 0.0)
-            vxy = 0.0 if (cx or cy) else sxy[j] - sx[j] * my
-            if mode == CORR:
-                if vxx > 0.0 and vyy > 0.0:
-                    c = vxy / np.sqrt(vxx * vyy)
-                    out[t, j] = min(1.0, max(-1.0, c))
-            elif mode == COV:
-                out[t, j] = vxy / d
-            else:
-                if vxx <= 0.0:
-                    continue
-                rt = mode - REG
-                slope = vxy / vxx
-                xbar = rx[j] + mx
-                ybar = ry[j] + my
-                sse = vyy - slope * vxy
-                if sse < 0.0:
-                    sse = 0.0
-                if rt == 0:
-                    out[t, j] = y[t, j] - (ybar + slope * (x[t, j] - xbar))
-                elif rt == 1:
-                    out[t, j] = ybar - slope * xbar
-                elif rt == 2:
-                    out[t, j] = slope
-                elif rt == 3:
-                    out[t, j] = ybar + slope * (x[t, j] - xbar)
-                elif rt == 4:
-                    out[t, j] = sse
-                elif rt == 5:
-                    out[t, j] = vyy
-                elif rt == 6:
-                    if vyy > 0.0:
-                        out[t, j] = 1.0 - sse / vyy
-                elif d > 2:
-                    mse = sse / (d - 2)
-                    if rt == 7:
-                        out[t, j] = mse
-                    elif rt == 8:
-                        out[t, j] = np.sqrt(mse / vxx)
-                    else:
-                        out[t, j] = np.sqrt(mse * (1.0 / d + xbar * xbar / vxx))
-    return out
 
 
 @njit(cache=True)
@@ -320,59 +77,149 @@ def nan_in_window(x, d):
 
 @njit(cache=True)
 def rank_window(x, d):
-    """(count_lt + (count_eq - 1) / 2) / (d - 1) of today within the window; d == 1 -> 0."""
+    """(count_lt + (count_eq - 1) / 2) / (d - 1) of today within the window; d == 1 -> 0.
+
+    The count is accumulated as lt + eq / 2 in halves, two window rows per pass: every partial sum is a
+    small multiple of 0.5, so the result is exact whatever the grouping.
+    """
     T, N = x.shape
-    out = np.full((T, N), np.nan)
+    out = np.empty((T, N))
+    out[:min(d - 1, T)] = np.nan
     bad = nan_in_window(x, d)
-    lt = np.zeros(N)
-    eq = np.zeros(N)
+    acc = np.zeros(N)
     for t in range(d - 1, T):
         cur = x[t]
-        lt[:] = 0.0
-        eq[:] = 0.0
-        for k in range(1, d):
-            prev = x[t - k]
+        acc[:] = 0.0
+        k = 1
+        while k + 1 < d:
+            p1 = x[t - k]
+            p2 = x[t - k - 1]
             for j in range(N):
-                lt[j] += 1.0 if prev[j] < cur[j] else 0.0
-                eq[j] += 1.0 if prev[j] == cur[j] else 0.0
+                c = cur[j]
+                a = 1.0 if p1[j] < c else (0.5 if p1[j] == c else 0.0)
+                b = 1.0 if p2[j] < c else (0.5 if p2[j] == c else 0.0)
+                acc[j] += a + b
+            k += 2
+        if k < d:
+            p1 = x[t - k]
+            for j in range(N):
+                c = cur[j]
+                acc[j] += 1.0 if p1[j] < c else (0.5 if p1[j] == c else 0.0)
+        o = out[t]
+        bd = bad[t]
         for j in range(N):
-            if bad[t, j] == 0:
-                out[t, j] = 0.0 if d == 1 else (lt[j] + eq[j] * 0.5) / (d - 1)
+            r = 0.0 if d == 1 else acc[j] / (d - 1)
+            o[j] = r if bd[j] == 0 else np.nan
     return out
 
 
-@njit(cache=True)
 def arg_extreme(x, d, is_max):
-    """Days since the window max (min), 0 = today; ties -> most recent."""
-    T, N = x.shape
-    out = np.full((T, N), np.nan)
-    bad = nan_in_window(x, d)
-    best = np.empty(N)
-    arg = np.zeros(N)
-    sgn = 1.0 if is_max else -1.0
-    for t in range(d - 1, T):
-        for j in range(N):
-            best[j] = sgn * x[t, j]
-            arg[j] = 0.0
-        for k in range(1, d):
-            prev = x[t - k]
-            fk = float(k)
-            for j in range(N):
-                v = sgn * prev[j]
-                better = v > best[j]
-                best[j] = v if better else best[j]
-                arg[j] = fk if better else arg[j]
-        for j in range(N):
-            if bad[t, j] == 0:
-                out[t, j] = arg[j]
-    return out
+    """Days since the window max (min), 0 = today; ties -> most recent; NaN for t < d - 1 and windows with
+    a NaN. ``x`` C-ordered (T, N) float64, ``d >= 1``; returns a new (T, N) float64 array."""
+    return _arg_max(x, d) if is_max else _arg_min(x, d)
 
 
 @njit(cache=True)
-def decay_linear(x, d, dense):
-    """Linearly decayed window mean, weights d (today) .. 1 (FASTEXPR.md §7.3)."""
+def _arg_max(x, d):
+    return _arg_extreme(x, d, True)
+
+
+@njit(cache=True)
+def _arg_min(x, d):
+    return _arg_extreme(x, d, False)
+
+
+@njit(inline="always")
+def _arg_extreme(x, d, is_max):
+    """Body of ``arg_extreme``, inlined with ``is_max`` constant.
+
+    Gil-Werman in O(T N): in blocks of d rows, the (value, row) of the extreme of the block prefix ending
+    at t (ties -> the later row, kept as a running row) and of the block suffixes starting at each row of
+    the previous block (ties -> the later row); the window [t-d+1, t] is the suffix of its first row
+    joined with the prefix ending at t (ties -> the prefix, the later rows). Only windows without NaN are
+    reported, and they read only NaN-free prefixes and suffixes, so the result equals the plain scan.
+    """
     T, N = x.shape
-    out = np.full((T, N), np.nan)
+    out = np.empty((T, N))
+    out[:min(d - 1, T)] = np.nan
+    nbad = np.zeros(N, np.int64)
+    gv = np.empty(N)
+    gi = np.empty(N)
+    rv = np.empty(N)
+    ri = np.empty(N)
+    hv = np.empty((d, N))
+    hi = np.empty((d, N))
+    for b0 in range(0, T, d):
+        b1 = min(T, b0 + d)
+        p0 = b0 - d
+        if b0 > 0:
+            rv[:] = x[b0 - 1]
+            ri[:] = b0 - 1
+            hv[d - 1] = rv
+            hi[d - 1] = ri
+            for r in range(d - 2, 0, -1):  # running suffix, stored per row
+                xr = x[p0 + r]
+                ft = float(p0 + r)
+                for j in range(N):
+                    v = xr[j]
+                    pv = rv[j]  # loads before the selects, which then stay branch-free
+                    pi = ri[j]
+                    take = v > pv if is_max else v < pv
+                    rv[j] = v if take else pv
+                    ri[j] = ft if take else pi
+                hv[r] = rv
+                hi[r] = ri
+        for t in range(b0, b1):
+            xr = x[t]
+            if t >= d:
+                xo = x[t - d]
+                for j in range(N):
+                    nbad[j] += (1 if xr[j] != xr[j] else 0) - (1 if xo[j] != xo[j] else 0)
+            else:
+                for j in range(N):
+                    nbad[j] += 1 if xr[j] != xr[j] else 0
+            ft = float(t)
+            if t == b0:
+                gv[:] = xr
+                gi[:] = ft
+            else:
+                for j in range(N):
+                    v = xr[j]
+                    pv = gv[j]
+                    pi = gi[j]
+                    take = v >= pv if is_max else v <= pv
+                    gv[j] = v if take else pv
+                    gi[j] = ft if take else pi
+            if t < d - 1:
+                continue
+            o = out[t]
+            r = t - d + 1 - p0
+            if r == d:  # the window is this block: the prefix alone
+                for j in range(N):
+                    o[j] = ft - gi[j] if nbad[j] == 0 else np.nan
+                continue
+            av = hv[r]
+            ai = hi[r]
+            for j in range(N):
+                bv = gv[j]
+                cv = av[j]
+                bi = gi[j]
+                ci = ai[j]
+                later = bv >= cv if is_max else bv <= cv
+                k = ft - (bi if later else ci)
+                o[j] = k if nbad[j] == 0 else np.nan
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def decay_linear(x, d, dense):
+    """Linearly decayed window mean, weights d (today) .. 1 (FASTEXPR.md §7.3).
+
+    Sums run from today back, two window rows per pass over the row (same additions in the same order).
+    """
+    T, N = x.shape
+    out = np.empty((T, N))
+    out[:min(d - 1, T)] = np.nan
     bad = nan_in_window(x, d)
     num = np.zeros(N)
     den = np.zeros(N)
@@ -380,17 +227,33 @@ def decay_linear(x, d, dense):
     for t in range(d - 1, T):
         num[:] = 0.0
         den[:] = 0.0
-        for k in range(d):
-            w = float(d - k)
-            r = x[t - k]
+        k = 0
+        while k + 1 < d:
+            w1 = float(d - k)
+            w2 = float(d - k - 1)
+            r1 = x[t - k]
+            r2 = x[t - k - 1]
             for j in range(N):
-                v = r[j]
-                ok = v == v
-                num[j] += w * v if ok else 0.0
-                den[j] += w if ok else 0.0
+                v1 = r1[j]
+                v2 = r2[j]
+                ok1 = v1 == v1
+                ok2 = v2 == v2
+                num[j] = (num[j] + (w1 * v1 if ok1 else 0.0)) + (w2 * v2 if ok2 else 0.0)
+                den[j] = (den[j] + (w1 if ok1 else 0.0)) + (w2 if ok2 else 0.0)
+            k += 2
+        if k < d:
+            w1 = float(d - k)
+            r1 = x[t - k]
+            for j in range(N):
+                v1 = r1[j]
+                ok1 = v1 == v1
+                num[j] += w1 * v1 if ok1 else 0.0
+                den[j] += w1 if ok1 else 0.0
+        o = out[t]
+        bd = bad[t]
         for j in range(N):
-            if bad[t, j] < d:
-                out[t, j] = num[j] / den[j] if dense else num[j] / total
+            r = num[j] / den[j] if dense else num[j] / total
+            o[j] = r if bd[j] < d else np.nan
     return out
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ._common import NAN, KernelArgumentError, finite, flag, number
+from . import _ew_numba as enb
+from ._common import NAN, KernelArgumentError, fast_operands, finite, flag, number
 
 _ERR = dict(all="ignore")
 
@@ -75,6 +76,9 @@ def multiply(*inputs: Any, filter: bool = False) -> np.ndarray:
 
 def divide(x: Any, y: Any) -> np.ndarray:
     """x / y; y == 0 -> NaN, never inf (§7.1)."""
+    fast = fast_operands(x, y)
+    if fast is not None:
+        return enb.divide(*fast[0], fast[1], fast[2])
     x, y = _arr(x), _arr(y)
     with np.errstate(**_ERR):
         out = np.asarray(x / y, dtype=np.float64)
@@ -159,7 +163,10 @@ def to_nan(x: Any, value: float = 0.0, reverse: bool = False) -> np.ndarray:
     return finite(np.where(hit, NAN, x))
 
 
-def _compare(fn, x: Any, y: Any) -> np.ndarray:
+def _compare(fn, x: Any, y: Any, code: int) -> np.ndarray:
+    fast = fast_operands(x, y)
+    if fast is not None:
+        return enb.COMPARE[code](*fast[0], fast[1], fast[2])
     x, y = _arr(x), _arr(y)
     with np.errstate(**_ERR):
         out = fn(x, y).astype(np.float64)
@@ -168,42 +175,42 @@ def _compare(fn, x: Any, y: Any) -> np.ndarray:
 
 def less(x: Any, y: Any) -> np.ndarray:
     """1.0 if x < y else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(np.less, x, y)
+    return _compare(np.less, x, y, enb.LT)
 
 
 def less_equal(x: Any, y: Any) -> np.ndarray:
     """1.0 if x <= y else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(np.less_equal, x, y)
+    return _compare(np.less_equal, x, y, enb.LE)
 
 
 def greater(x: Any, y: Any) -> np.ndarray:
     """1.0 if x > y else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(np.greater, x, y)
+    return _compare(np.greater, x, y, enb.GT)
 
 
 def greater_equal(x: Any, y: Any) -> np.ndarray:
     """1.0 if x >= y else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(np.greater_equal, x, y)
+    return _compare(np.greater_equal, x, y, enb.GE)
 
 
 def equal(x: Any, y: Any) -> np.ndarray:
     """1.0 if x == y else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(np.equal, x, y)
+    return _compare(np.equal, x, y, enb.EQ)
 
 
 def not_equal(x: Any, y: Any) -> np.ndarray:
     """1.0 if x != y else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(np.not_equal, x, y)
+    return _compare(np.not_equal, x, y, enb.NE)
 
 
 def and_(a: Any, b: Any) -> np.ndarray:
     """1.0 if both non-zero else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(lambda p, q: (p != 0) & (q != 0), a, b)
+    return _compare(lambda p, q: (p != 0) & (q != 0), a, b, enb.AND)
 
 
 def or_(a: Any, b: Any) -> np.ndarray:
     """1.0 if either non-zero else 0.0; NaN if either NaN (§7.2)."""
-    return _compare(lambda p, q: (p != 0) | (q != 0), a, b)
+    return _compare(lambda p, q: (p != 0) | (q != 0), a, b, enb.OR)
 
 
 def not_(x: Any) -> np.ndarray:
@@ -219,6 +226,9 @@ def is_nan(x: Any) -> np.ndarray:
 
 def if_else(c: Any, a: Any, b: Any) -> np.ndarray:
     """a where c != 0, b where c == 0, NaN where c is NaN (§7.2)."""
+    fast = fast_operands(c, a, b)
+    if fast is not None:
+        return enb.if_else(*fast[0], fast[1], fast[2])
     c, a, b = _arr(c), _arr(a), _arr(b)
     out = np.where(c != 0, a, b)
     return finite(np.where(np.isnan(c), NAN, out))

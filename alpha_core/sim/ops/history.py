@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._common import KernelArgumentError, finite, integer, matrix, number, same_shape, window
+from . import _ew_numba as enb
+from ._common import KernelArgumentError, fast_operands, finite, integer, matrix, number, same_shape, window
 
 
 @njit(cache=True)
@@ -160,6 +161,9 @@ def trade_when(x: Any, y: Any, z: Any) -> np.ndarray:
     """z > 0 -> NaN (exit); elif x > 0 -> y (enter/update); else the previous output (NaN before
     the first entry). NaN x or z count as false. FASTEXPR.md §7.6."""
     op = "trade_when"
+    fast = fast_operands(x, y, z)
+    if fast is not None:
+        return finite(enb.trade_when(*fast[0], fast[1], fast[2]))
     arrs = {}
     for name, v in (("x", x), ("y", y), ("z", z)):
         a = np.asarray(v, dtype=np.float64)

@@ -13,6 +13,7 @@ import bottleneck as bn
 import numpy as np
 from scipy.special import ndtri
 
+from . import _moments_numba as mo
 from . import _ts_numba as nb
 from ._common import NAN, choice, finite, flag, integer, matrix, number, same_shape, window
 
@@ -61,32 +62,32 @@ def ts_returns(x: Any, d: int, mode: int = 1) -> np.ndarray:
 
 def ts_sum(x: Any, d: int) -> np.ndarray:
     """Window sum."""
-    return finite(nb.moments1(_x("ts_sum", x), window("ts_sum", "d", d), nb.SUM))
+    return finite(mo.moments1(_x("ts_sum", x), window("ts_sum", "d", d), mo.SUM))
 
 
 def ts_mean(x: Any, d: int) -> np.ndarray:
     """Window mean."""
-    return finite(nb.moments1(_x("ts_mean", x), window("ts_mean", "d", d), nb.MEAN))
+    return finite(mo.moments1(_x("ts_mean", x), window("ts_mean", "d", d), mo.MEAN))
 
 
 def ts_std_dev(x: Any, d: int) -> np.ndarray:
     """Population (ddof 0) window standard deviation; >= 0, exactly 0 for a constant window."""
-    return finite(nb.moments1(_x("ts_std_dev", x), window("ts_std_dev", "d", d), nb.STD))
+    return finite(mo.moments1(_x("ts_std_dev", x), window("ts_std_dev", "d", d), mo.STD))
 
 
 def ts_zscore(x: Any, d: int) -> np.ndarray:
     """(x - ts_mean) / ts_std_dev; std 0 -> NaN."""
-    return finite(nb.moments1(_x("ts_zscore", x), window("ts_zscore", "d", d), nb.ZSCORE))
+    return finite(mo.moments1(_x("ts_zscore", x), window("ts_zscore", "d", d), mo.ZSCORE))
 
 
 def ts_ir(x: Any, d: int) -> np.ndarray:
     """ts_mean / ts_std_dev; std 0 -> NaN."""
-    return finite(nb.moments1(_x("ts_ir", x), window("ts_ir", "d", d), nb.IR))
+    return finite(mo.moments1(_x("ts_ir", x), window("ts_ir", "d", d), mo.IR))
 
 
 def ts_av_diff(x: Any, d: int) -> np.ndarray:
     """x - ts_mean(x, d)."""
-    return finite(nb.moments1(_x("ts_av_diff", x), window("ts_av_diff", "d", d), nb.AV_DIFF))
+    return finite(mo.moments1(_x("ts_av_diff", x), window("ts_av_diff", "d", d), mo.AV_DIFF))
 
 
 def ts_max(x: Any, d: int) -> np.ndarray:
@@ -177,13 +178,13 @@ def ts_decay_linear(x: Any, d: int, dense: bool = False) -> np.ndarray:
 def ts_corr(x: Any, y: Any, d: int) -> np.ndarray:
     """Pearson correlation over the window; a constant window (either input) -> NaN."""
     a, b = _xy("ts_corr", x, y)
-    return finite(nb.moments2(b, a, window("ts_corr", "d", d), nb.CORR))
+    return finite(mo.moments2(b, a, window("ts_corr", "d", d), mo.CORR))
 
 
 def ts_covariance(y: Any, x: Any, d: int) -> np.ndarray:
     """Population (ddof 0) covariance over the window."""
     a, b = _xy("ts_covariance", x, y)
-    return finite(nb.moments2(b, a, window("ts_covariance", "d", d), nb.COV))
+    return finite(mo.moments2(b, a, window("ts_covariance", "d", d), mo.COV))
 
 
 def ts_regression(y: Any, x: Any, d: int, lag: int = 0, rettype: int = 0) -> np.ndarray:
@@ -196,7 +197,7 @@ def ts_regression(y: Any, x: Any, d: int, lag: int = 0, rettype: int = 0) -> np.
     lg = window("ts_regression", "lag", lag, minimum=0)
     rt = integer("ts_regression", "rettype", rettype, allowed=tuple(range(10)))
     xl = _delay(a, lg) if lg else a
-    return finite(nb.moments2(b, xl, d, nb.REG + rt))
+    return finite(mo.moments2(b, xl, d, mo.REG + rt))
 
 
 def ts_count_nans(x: Any, d: int) -> np.ndarray:
@@ -220,7 +221,7 @@ def jump_decay(x: Any, d: int, sensitivity: float = 0.5, force: float = 0.1) -> 
     fo = number("jump_decay", "force", force)
     prev = _delay(x, 1)
     delta = x - prev
-    sd = nb.moments1(x, d, nb.STD)
+    sd = mo.moments1(x, d, mo.STD)
     with np.errstate(invalid="ignore"):
         jump = np.abs(delta) > sens * sd
     return finite(np.where(jump, prev + delta * fo, x))
