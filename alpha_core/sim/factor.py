@@ -108,6 +108,15 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
             while a < nd and dup[a] == e:
                 e += 1
                 a += 1
+            v0 = xt[kt[j] & mask]
+            same = True
+            for q in range(j + 1, e):
+                same = same and xt[kt[q] & mask] == v0
+            if same:   # one exact tie (the common case): average rank of positions j..e-1
+                r = 0.5 * (j + e - 1) + 1.0
+                for q in range(j, e):
+                    rx[kt[q] & mask] = r
+                continue
             for q in range(j, e):
                 ox[q] = kt[q] & mask
             sort_run(ox, xt, j, e)

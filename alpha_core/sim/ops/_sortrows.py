@@ -247,6 +247,15 @@ def _rank_kernel(x, packed, bits):
             while a < nd and dup[a] == k:
                 k += 1
                 a += 1
+            v0 = xt[order[i]]
+            same = True
+            for q in range(i + 1, k):
+                same = same and xt[order[q]] == v0
+            if same:   # one exact tie (the common case): the average of positions i..k-1
+                r = (i + k - 1) * 0.5 / den
+                for q in range(i, k):
+                    ot[order[q]] = r
+                continue
             sort_run(order, xt, i, k)
             j = i
             while j < k:  # exact ties inside the run
