@@ -48,10 +48,10 @@ def _pearson(a, b, n):
 
 
 @njit(cache=True)
-def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
+def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
     """x, y: (T, N) float64; kx: ``sorted_keys_joint(x, y)``, the sorted keys of x over the entries where x and y
-    are both finite (index width ``bits``); oy: a row-wise argsort of y (finite values first); ge, ny:
-    ``_tie_groups(y, oy)``."""
+    are both finite (index width ``bits``); oy: a row-wise argsort of y (finite values first); tptr, tlo, thi,
+    ny: ``_tie_runs(y, oy)``."""
     T, N = x.shape
     valid = np.zeros(N, dtype=np.bool_)
     ox = np.empty(N, dtype=np.int64)
@@ -130,30 +130,24 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
                 for q in range(g, k + 1):
                     rx[ox[q]] = r
                 g = k + 1
-        # average ranks of y among the valid entries: walk its full order by tie group (ends precomputed)
+        # average ranks of y among the valid entries: position ranks along its full order first (counting
+        # only valid entries before each; written for invalid ones too, never read), then each run of equal
+        # y values gets the average rank of its valid members
         before = 0
-        k = 0
-        nfy = ny[t]
-        while k < nfy:
-            e = ge[t, k]
-            if e == k + 1:
-                # a value without ties (the common case): rank before + (1 + 1) * 0.5, no inner loops;
-                # written also when i is not valid (never read then)
-                i = oy[t, k]
-                ry[i] = before + 1.0
-                before += valid[i]
-                k = e
-                continue
-            c = 0
+        for k in range(ny[t]):
+            i = oy[t, k]
+            ry[i] = before + 1.0
+            before += valid[i]
+        for g in range(tptr[t], tptr[t + 1]):
+            k, e = tlo[g], thi[g]
+            cnt = 0
             for q in range(k, e):
-                c += valid[oy[t, q]]
-            if c:
+                cnt += valid[oy[t, q]]
+            if cnt:
                 # = 0.5 * (first + last valid position) + 1, exact (half-integers)
-                r = before + (c + 1) * 0.5
+                r = (ry[oy[t, k]] - 1.0) + (cnt + 1) * 0.5
                 for q in range(k, e):
                     ry[oy[t, q]] = r
-            before += c
-            k = e
         # rank means are n (n + 1) / 2 / n exactly (sums of half-integers); second pass + quintiles
         mr = (0.5 * n * (n + 1)) / n
         sab = saa = sbb = 0.0
@@ -192,12 +186,16 @@ def _factor_kernel(x, y, kx, bits, oy, ge, ny, min_n, nq):
 
 
 @njit(cache=True)
-def _tie_groups(y, oy):
-    """For a row-wise ``finite_argsort`` ``oy`` of y: ``ge[t, k]`` = end (exclusive) of the run of equal values
-    holding sorted position k, and ``ny[t]`` = the number of finite values of row t."""
+def _tie_runs(y, oy):
+    """For a row-wise ``finite_argsort`` ``oy`` of (T, N) y: the runs of equal finite values (two or more) in
+    sorted order, as CSR: row t's runs are ``[tlo[g], thi[g])`` for g in ``tptr[t]:tptr[t + 1]``; and
+    ``ny[t]`` = the number of finite values of row t."""
     T, N = y.shape
-    ge = np.empty((T, N), np.int32)
+    tptr = np.zeros(T + 1, np.int64)
+    tlo = np.empty(T * (N // 2) + 1, np.int64)
+    thi = np.empty(T * (N // 2) + 1, np.int64)
     ny = np.zeros(T, np.int64)
+    g = 0
     for t in range(T):
         n = 0
         for k in range(N):
@@ -206,24 +204,27 @@ def _tie_groups(y, oy):
             else:
                 break
         ny[t] = n
-        k = n - 1
-        end = n
-        while k >= 0:
-            ge[t, k] = end
-            if k > 0 and y[t, oy[t, k - 1]] != y[t, oy[t, k]]:
-                end = k
-            k -= 1
-    return ge, ny
+        k = 0
+        while k < n:
+            e = k + 1
+            while e < n and y[t, oy[t, e]] == y[t, oy[t, k]]:
+                e += 1
+            if e - k > 1:
+                tlo[g] = k
+                thi[g] = e
+                g += 1
+            k = e
+        tptr[t + 1] = g
+    return tptr, tlo[:g].copy(), thi[:g].copy(), ny
 
 
-def returns_ranking(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(order, group_end, n_finite)`` of (T, N) ``returns`` for ``daily_factor_series``: its
-    ``finite_argsort``, the end of each tie run in that order (T, N) int32, and the finite count (T,).
-    Reusable across alphas on one panel."""
+def returns_ranking(returns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(order, tptr, tlo, thi, n_finite)`` of (T, N) ``returns`` for ``daily_factor_series``: its
+    ``finite_argsort`` (T, N), its runs of tied values in that order (CSR, see ``_tie_runs``), and the finite
+    count (T,). Reusable across alphas on one panel."""
     returns = np.ascontiguousarray(returns, dtype=np.float64)
     order = finite_argsort(returns)
-    ge, ny = _tie_groups(returns, order)
-    return order, ge, ny
+    return (order, *_tie_runs(returns, order))
 
 
 def finite_argsort(x: np.ndarray) -> np.ndarray:
@@ -255,13 +256,14 @@ def daily_factor_series(alpha: np.ndarray, returns: np.ndarray,
         order = np.ascontiguousarray(returns_order, dtype=np.int64)
         if order.shape != returns.shape:
             raise ValueError(f"returns order has shape {order.shape}, returns {returns.shape}")
-        ranking = (order, *_tie_groups(returns, order))
-    oy, ge, ny = ranking
-    if oy.shape != returns.shape or ge.shape != returns.shape or ny.shape != returns.shape[:1]:
+        ranking = (order, *_tie_runs(returns, order))
+    oy, tptr, tlo, thi, ny = ranking
+    if oy.shape != returns.shape or tptr.shape != (returns.shape[0] + 1,) or ny.shape != returns.shape[:1]:
         raise ValueError(f"returns order has shape {oy.shape}, returns {returns.shape}")
     # one packed-key sort of alpha over the jointly finite entries (exact order; see ops._sortrows)
     kx, bits = sorted_keys_joint(alpha, returns)
-    ic, ric, spread = _factor_kernel(alpha, returns, kx, bits, oy, ge, ny, MIN_CROSS_SECTION, QUANTILES)
+    ic, ric, spread = _factor_kernel(alpha, returns, kx, bits, oy, tptr, tlo, thi, ny, MIN_CROSS_SECTION,
+                                     QUANTILES)
     return {"ic": ic, "rankIc": ric, "spread": spread}
 
 
