@@ -12,6 +12,7 @@ from numba import njit, types
 from numba.extending import overload
 
 LT, LE, GT, GE, EQ, NE, AND, OR = range(8)
+ADD, SUB, MUL = range(3)
 
 
 def at(a, t, j):
@@ -99,6 +100,51 @@ def _or(x, y, T, N):
 
 
 COMPARE = (_lt, _le, _gt, _ge, _eq, _ne, _and, _or)
+
+
+@njit(inline="always")
+def _arith(x, y, T, N, op):
+    out = np.empty((T, N))
+    for t in range(T):
+        o = out[t]
+        for j in range(N):
+            a = at(x, t, j)
+            b = at(y, t, j)
+            r = a + b if op == ADD else (a - b if op == SUB else a * b)
+            o[j] = np.nan if np.abs(r) == np.inf else r
+    return out
+
+
+@njit(cache=True)
+def _add(x, y, T, N):
+    return _arith(x, y, T, N, ADD)
+
+
+@njit(cache=True)
+def _sub(x, y, T, N):
+    return _arith(x, y, T, N, SUB)
+
+
+@njit(cache=True)
+def _mul(x, y, T, N):
+    return _arith(x, y, T, N, MUL)
+
+
+ARITH = (_add, _sub, _mul)   # x op y, +-inf -> NaN (numpy's op then ``finite``)
+
+
+@njit(cache=True)
+def negate(x):
+    """-x of a (T, N) array, +-inf -> NaN."""
+    T, N = x.shape
+    out = np.empty((T, N))
+    for t in range(T):
+        o = out[t]
+        xt = x[t]
+        for j in range(N):
+            r = -xt[j]
+            o[j] = np.nan if np.abs(r) == np.inf else r
+    return out
 
 
 @njit(cache=True, error_model="numpy")

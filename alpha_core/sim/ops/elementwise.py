@@ -30,6 +30,9 @@ def add(*inputs: Any, filter: bool = False) -> np.ndarray:
     """Sum of 2+ inputs; NaN if any NaN, or NaN counted as 0 when ``filter`` (§7.1)."""
     arrs = _variadic("add", inputs)
     fil = flag("add", "filter", filter)
+    fast = None if fil or len(inputs) != 2 else fast_operands(*inputs)
+    if fast is not None:
+        return enb.ARITH[enb.ADD](*fast[0], fast[1], fast[2])
     with np.errstate(**_ERR):
         if not fil:
             return finite(_fold(np.add, arrs))
@@ -53,8 +56,12 @@ def _fold(ufunc: np.ufunc, arrs: list[np.ndarray]) -> np.ndarray:
 
 def subtract(x: Any, y: Any, filter: bool = False) -> np.ndarray:
     """x - y; NaN counted as 0 when ``filter`` (§7.1)."""
+    fil = flag("subtract", "filter", filter)
+    fast = None if fil else fast_operands(x, y)
+    if fast is not None:
+        return enb.ARITH[enb.SUB](*fast[0], fast[1], fast[2])
     x, y = _arr(x), _arr(y)
-    if flag("subtract", "filter", filter):
+    if fil:
         x = np.where(np.isnan(x), 0.0, x)
         y = np.where(np.isnan(y), 0.0, y)
     with np.errstate(**_ERR):
@@ -65,6 +72,9 @@ def multiply(*inputs: Any, filter: bool = False) -> np.ndarray:
     """Product of 2+ inputs; NaN if any NaN, or NaN counted as 1 when ``filter`` (§7.1)."""
     arrs = _variadic("multiply", inputs)
     fil = flag("multiply", "filter", filter)
+    fast = None if fil or len(inputs) != 2 else fast_operands(*inputs)
+    if fast is not None:
+        return enb.ARITH[enb.MUL](*fast[0], fast[1], fast[2])
     with np.errstate(**_ERR):
         if not fil:
             return finite(_fold(np.multiply, arrs))
@@ -92,6 +102,8 @@ def divide(x: Any, y: Any) -> np.ndarray:
 
 def reverse(x: Any) -> np.ndarray:
     """-x (§7.1)."""
+    if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == np.float64 and x.flags.c_contiguous:
+        return enb.negate(x)
     return finite(np.negative(_arr(x)))
 
 
