@@ -198,26 +198,29 @@ def daily_row(row, gross, prev, rt, book, has_prev):
     return p, tr, lc, sc, mw
 
 
+@njit(inline="always")
+def _book_day(daily, t, day):
+    """Store ``daily_row``'s result ``day`` for row t into the five (T,) ``daily`` arrays (traded: from row 1)."""
+    pnl, traded, long_c, short_c, max_w = daily
+    p, trd, lc, sc, mw = day
+    pnl[t] = p
+    long_c[t] = lc
+    short_c[t] = sc
+    max_w[t] = mw
+    if t > 0:
+        traded[t] = trd
+
+
 @njit(cache=True)
 def daily_kernel(w, returns, book):
     """(pnl, traded (NaN on row 0), long count, short count, max |w|), each (T,), of (T, N) weights."""
     T, N = w.shape
-    pnl = np.zeros(T)
-    traded = np.full(T, np.nan)
-    long_c = np.zeros(T)
-    short_c = np.zeros(T)
-    max_w = np.zeros(T)
+    daily = (np.zeros(T), np.full(T, np.nan), np.zeros(T), np.zeros(T), np.zeros(T))
     row = np.empty(N)     # daily_row writes its (unchanged) quotients back: keep ``w`` untouched
     for t in range(T):
         row[:] = w[t]
-        p, tr, lc, sc, mw = daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
-        pnl[t] = p
-        long_c[t] = lc
-        short_c[t] = sc
-        max_w[t] = mw
-        if t > 0:
-            traded[t] = tr
-    return pnl, traded, long_c, short_c, max_w
+        _book_day(daily, t, daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0))
+    return daily
 
 
 @njit(cache=True)
@@ -233,11 +236,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
     w = np.empty((T, N))
     unmet = np.zeros(T, dtype=np.bool_)
     M = T if with_daily else 0
-    pnl = np.zeros(M)
-    traded = np.full(M, np.nan)
-    long_c = np.zeros(M)
-    short_c = np.zeros(M)
-    max_w = np.zeros(M)
+    daily = (np.zeros(M), np.full(M, np.nan), np.zeros(M), np.zeros(M), np.zeros(M))
     sums = np.zeros(n_groups)
     counts = np.zeros(n_groups, dtype=np.int64)
     means = np.zeros(n_groups)
@@ -278,13 +277,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                 gross, top = demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
                 if with_daily and gross > 0.0 and not (clip > 0.0 and top / gross > tr + tol_tr):
                     # no truncation round: scale and book series in one pass
-                    p, trd, lc, sc, mw = daily_row(row, gross, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
-                    pnl[t] = p
-                    long_c[t] = lc
-                    short_c[t] = sc
-                    max_w[t] = mw
-                    if t > 0:
-                        traded[t] = trd
+                    _book_day(daily, t, daily_row(row, gross, w[t - 1] if t > 0 else row, returns[t], book, t > 0))
                     continue
                 top = _scale(row, gross, top)
             else:
@@ -305,11 +298,5 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                         top = _scale(row, gross, top)
                 unmet[t] = top > tr + tol_tr
         if with_daily:
-            p, trd, lc, sc, mw = daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
-            pnl[t] = p
-            long_c[t] = lc
-            short_c[t] = sc
-            max_w[t] = mw
-            if t > 0:
-                traded[t] = trd
-    return w, unmet, (pnl, traded, long_c, short_c, max_w)
+            _book_day(daily, t, daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0))
+    return w, unmet, daily
