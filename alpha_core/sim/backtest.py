@@ -102,8 +102,8 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
 def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
-    Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation; its ``demean``) then the PnL sum of
-    ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
+    Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation; its ``demean``) then
+    the PnL sum of ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
     compacted in column order first: every sum skips the other entries anyway, so it sees the same terms in
     the same order and the result is bit-identical. ``indptr``/``members``: the mask's True columns of row t
     are ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""

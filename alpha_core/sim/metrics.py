@@ -231,6 +231,3 @@ def test_split(dates: np.ndarray, period: tuple[int, int, int]) -> int | None:
     last = (_dt.date(year + month // 12, month % 12 + 1, 1) - _dt.timedelta(days=1)).day
     cutoff = _dt.date(year, month, min(end.day, last)) - _dt.timedelta(days=d)
     return int(np.searchsorted(dates, np.datetime64(cutoff, "D"), side="right"))
-
-
-# ---- factor statistics ---------------------------------------------------------------------------
