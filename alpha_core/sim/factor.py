@@ -47,6 +47,19 @@ def _pearson(a, b, n):
     return _pearson_centered(a, b, n, ma / n, mb / n)
 
 
+@njit(cache=True, inline="always")
+def _recount(c_lo, c_hi, g, k, r, n, nq, q_lo, q_hi):
+    """Quintile counts after a tie group at positions g..k takes rank r: its members leave the quintiles their
+    positions gave them and join the one of r."""
+    size = k - g + 1
+    h = (r - 1.0) * nq
+    pos_lo = max(0, min(k, q_lo) - g + 1)
+    pos_hi = max(0, k - max(g, q_hi) + 1)
+    c_lo += (size if h < float(n) else 0) - pos_lo
+    c_hi += (size if h >= float((nq - 1) * n) else 0) - pos_hi
+    return c_lo, c_hi
+
+
 @njit(cache=True)
 def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
     """x, y: (T, N) float64; kx: ``sorted_keys_joint(x, y)``, the sorted keys of x over the entries where x and y
@@ -90,6 +103,12 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
         # average ranks of x from its sorted packed keys: position ranks first (branch-free), noting the
         # positions whose high bits repeat the previous key's; each such run is then sorted exactly on the
         # true values and its ties averaged
+        # quintile counts: position ranks give ceil(n / nq) bottom and n - ceil((nq - 1) n / nq) top members
+        # (q * nq < n, q * nq >= (nq - 1) n for 0-based positions q); tie groups below correct them
+        q_lo = (n + nq - 1) // nq - 1                  # last position in the bottom quintile
+        q_hi = ((nq - 1) * n + nq - 1) // nq           # first position in the top quintile
+        c_lo = q_lo + 1
+        c_hi = n - q_hi
         kt = kx[t]
         nd = 0
         prev = -1
@@ -116,6 +135,7 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
                 r = 0.5 * (j + e - 1) + 1.0
                 for q in range(j, e):
                     rx[kt[q] & mask] = r
+                c_lo, c_hi = _recount(c_lo, c_hi, j, e - 1, r, n, nq, q_lo, q_hi)
                 continue
             for q in range(j, e):
                 ox[q] = kt[q] & mask
@@ -129,6 +149,8 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
                 r = 0.5 * (g + k) + 1.0
                 for q in range(g, k + 1):
                     rx[ox[q]] = r
+                if k > g:
+                    c_lo, c_hi = _recount(c_lo, c_hi, g, k, r, n, nq, q_lo, q_hi)
                 g = k + 1
         # average ranks of y among the valid entries: position ranks along its full order first (counting
         # only valid entries before each; written for invalid ones too, never read), then each run of equal
@@ -159,7 +181,6 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
         lo_lim = float(n)
         hi_lim = float((nq - 1) * n)
         s_lo = s_hi = 0.0
-        c_lo = c_hi = 0
         for i in range(N):
             if valid[i]:
                 r = rx[i]
@@ -173,12 +194,6 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
                 hi = h >= hi_lim
                 s_lo += yv if lo else 0.0
                 s_hi += yv if hi else 0.0
-        # counts in their own loop: fused into the loop above it runs ~4 ms slower (numba codegen)
-        for i in range(N):
-            if valid[i]:
-                h = (rx[i] - 1.0) * nq
-                c_lo += h < lo_lim
-                c_hi += h >= hi_lim
         ric[t] = _pearson_result(sab, saa, sbb, n, mr, mr)
         if c_hi > 0 and c_lo > 0:
             spread[t] = s_hi / c_hi - s_lo / c_lo
