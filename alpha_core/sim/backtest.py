@@ -277,7 +277,7 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     # factor statistics of the traded row vs the day's return
     factor: dict = {}
     if factor_stats:
-        daily_f = F.daily_factor_series(w, returns, returns_order)
+        daily_f = F.daily_factor_series(w, returns, returns_order, series.max_weight)
         factor["is"] = F.factor_summary(daily_f, is_sl)
         if n_os:
             factor["os"] = F.factor_summary(daily_f, os_sl)

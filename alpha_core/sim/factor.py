@@ -249,15 +249,15 @@ def finite_argsort(x: np.ndarray) -> np.ndarray:
     return np.argsort(np.where(np.isfinite(x), x, np.inf), axis=1)
 
 
-def daily_factor_series(alpha: np.ndarray, returns: np.ndarray,
-                        returns_order: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def daily_factor_series(alpha: np.ndarray, returns: np.ndarray, returns_order: np.ndarray | None = None,
+                        max_abs: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """(T,) daily IC, rank IC (Spearman, average ties) and top-minus-bottom quintile mean return of ``alpha``
     row t vs ``returns`` row t, over the instruments where both are finite.
 
     ``alpha``: (T, N) the traded row of day t (data up to t-1); ``returns``: (T, N) return of day t.
     Quintile of an instrument = floor((rank - 1) * 5 / n). Days with fewer than 5 instruments or a constant
     row are NaN. ``returns_order``: optional ``finite_argsort(returns)`` or ``returns_ranking(returns)``
-    (reusable across alphas).
+    (reusable across alphas); ``max_abs``: optional (T,) max |alpha| per row, if known (the book's max weight).
     """
     alpha = np.ascontiguousarray(alpha, dtype=np.float64)
     returns = np.ascontiguousarray(returns, dtype=np.float64)
@@ -276,7 +276,7 @@ def daily_factor_series(alpha: np.ndarray, returns: np.ndarray,
     if oy.shape != returns.shape or tptr.shape != (returns.shape[0] + 1,) or ny.shape != returns.shape[:1]:
         raise ValueError(f"returns order has shape {oy.shape}, returns {returns.shape}")
     # one packed-key sort of alpha over the jointly finite entries (exact order; see ops._sortrows)
-    kx, bits = sorted_keys_joint(alpha, returns)
+    kx, bits = sorted_keys_joint(alpha, returns, max_abs)
     ic, ric, spread = _factor_kernel(alpha, returns, kx, bits, oy, tptr, tlo, thi, ny, MIN_CROSS_SECTION,
                                      QUANTILES)
     return {"ic": ic, "rankIc": ric, "spread": spread}

@@ -122,7 +122,7 @@ def _keys(x, lo, hi, bits, mode, exclude, use_exclude, y):
                 ok = (v - v == 0.0) & (b - b == 0.0)
             if use_exclude:
                 ok = ok & ~exclude[t, i]
-            q = min((0.5 * v - half_lo) * scale, ftop)
+            q = min(max((0.5 * v - half_lo) * scale, 0.0), ftop)   # clamped: a too narrow range only coarsens
             q = ftop if v == np.inf else q
             q = 0.0 if v == -np.inf else q
             part = np.int32(q) if ok else np.int32(0)
@@ -131,9 +131,14 @@ def _keys(x, lo, hi, bits, mode, exclude, use_exclude, y):
 
 
 def _packed(x: np.ndarray, bits: int, mode: int, exclude: np.ndarray | None = None,
-            y: np.ndarray | None = None) -> np.ndarray:
-    """Row-sorted ``_keys`` of C-contiguous float64 (T, N) ``x``."""
-    lo, hi = _finite_range(x)
+            y: np.ndarray | None = None, bound: np.ndarray | None = None) -> np.ndarray:
+    """Row-sorted ``_keys`` of C-contiguous float64 (T, N) ``x``; ``bound`` (T,): a known max |x| per row
+    over the finite values (saves the range pass)."""
+    if bound is None:
+        lo, hi = _finite_range(x)
+    else:
+        hi = np.ascontiguousarray(bound, dtype=np.float64)
+        lo = -hi
     use_exclude = exclude is not None
     exclude = np.ascontiguousarray(exclude, dtype=np.bool_) if use_exclude else _NO_EXCLUDE
     key = _keys(x, lo, hi, bits, mode, exclude, use_exclude, x if y is None else y)
@@ -280,11 +285,14 @@ def rank_rows(x: np.ndarray) -> np.ndarray:
     return _rank_kernel(x, _packed(x, bits, NONFINITE_OUT), bits)
 
 
-def sorted_keys_joint(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+def sorted_keys_joint(x: np.ndarray, y: np.ndarray, bound: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """``sorted_keys(x, ~(isfinite(x) & isfinite(y)))`` without the (T, N) masks: row-sorted packed keys of
-    the entries where both (T, N) float64 ``x`` (C-contiguous) and ``y`` are finite, and the index bits."""
+    the entries where both (T, N) float64 ``x`` (C-contiguous) and ``y`` are finite, and the index bits.
+    ``bound``: optional (T,) max |x| per row over its finite values, if already known (e.g. the max weight)."""
     T, N = x.shape
     if y.shape != x.shape:
         raise ValueError(f"y has shape {y.shape}, x has {x.shape}")
     bits = _index_bits(N)
-    return _packed(x, bits, JOINT_OUT, y=np.ascontiguousarray(y, dtype=np.float64)), bits
+    if bound is not None and np.shape(bound) != (T,):
+        raise ValueError(f"bound has shape {np.shape(bound)}, expected ({T},)")
+    return _packed(x, bits, JOINT_OUT, y=np.ascontiguousarray(y, dtype=np.float64), bound=bound), bits
