@@ -124,6 +124,13 @@ def test_factor_series_match_reference_exactly_with_near_ties():
         got = F.daily_factor_series(x, y, order)
         for key, want in zip(("ic", "rankIc", "spread"), ref):
             np.testing.assert_array_equal(got[key], want, err_msg=key)
+    # a known row bound (the book's max weight) replaces the range pass; a wrong, too narrow one only
+    # coarsens the packed image: the result stays exact
+    bound = np.max(np.where(np.isfinite(x), np.abs(x), 0.0), axis=1)
+    for b in (bound, bound / 3):
+        got = F.daily_factor_series(x, y, F.returns_ranking(y), b)
+        for key, want in zip(("ic", "rankIc", "spread"), ref):
+            np.testing.assert_array_equal(got[key], want, err_msg=key)
     assert np.isnan(got["ic"][3]) and np.isnan(got["rankIc"][4])
 
 
