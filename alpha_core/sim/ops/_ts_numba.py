@@ -11,52 +11,74 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
-def rolling_extreme(x, d, is_max):
-    """van Herk / Gil-Werman rolling max (or min) in O(T N); NaN anywhere in the window -> NaN."""
+@njit(inline="always")
+def _pick(v, p, is_max):
+    return (v if v > p else p) if is_max else (v if v < p else p)
+
+
+@njit(inline="always")
+def _rolling_extreme(x, d, is_max):
+    """van Herk / Gil-Werman rolling max (or min) in O(T N); NaN anywhere in the window -> NaN. Branch-free
+    inner loops (values loaded before the select); ``is_max`` is a compile-time constant of each caller."""
     T, N = x.shape
     g = np.empty((T, N))
     h = np.empty((T, N))
     out = np.full((T, N), np.nan)
     for b0 in range(0, T, d):
         b1 = min(T, b0 + d)
-        for t in range(b0, b1):
+        g[b0] = x[b0]
+        for t in range(b0 + 1, b1):
             for j in range(N):
                 v = x[t, j]
-                if t == b0:
-                    g[t, j] = v
-                else:
-                    p = g[t - 1, j]
-                    if p != p or v != v:
-                        g[t, j] = np.nan
-                    elif is_max:
-                        g[t, j] = v if v > p else p
-                    else:
-                        g[t, j] = v if v < p else p
-        for t in range(b1 - 1, b0 - 1, -1):
+                p = g[t - 1, j]
+                r = _pick(v, p, is_max)
+                g[t, j] = r if (p == p) & (v == v) else np.nan
+        h[b1 - 1] = x[b1 - 1]
+        for t in range(b1 - 2, b0 - 1, -1):
             for j in range(N):
                 v = x[t, j]
-                if t == b1 - 1:
-                    h[t, j] = v
-                else:
-                    p = h[t + 1, j]
-                    if p != p or v != v:
-                        h[t, j] = np.nan
-                    elif is_max:
-                        h[t, j] = v if v > p else p
-                    else:
-                        h[t, j] = v if v < p else p
+                p = h[t + 1, j]
+                r = _pick(v, p, is_max)
+                h[t, j] = r if (p == p) & (v == v) else np.nan
     for t in range(d - 1, T):
         s = t - d + 1
         for j in range(N):
             a = h[s, j]
             b = g[t, j]
-            if a != a or b != b:
-                continue
-            if is_max:
-                out[t, j] = a if a > b else b
-            else:
-                out[t, j] = a if a < b else b
+            r = _pick(a, b, is_max)
+            out[t, j] = r if (a == a) & (b == b) else np.nan
+    return out
+
+
+@njit(cache=True)
+def rolling_max(x, d):
+    """Rolling max over the d rows ending at t (see ``_rolling_extreme``)."""
+    return _rolling_extreme(x, d, True)
+
+
+@njit(cache=True)
+def rolling_min(x, d):
+    """Rolling min over the d rows ending at t (see ``_rolling_extreme``)."""
+    return _rolling_extreme(x, d, False)
+
+
+def rolling_extreme(x, d, is_max):
+    """``rolling_max`` or ``rolling_min`` of C-ordered (T, N) float64 ``x``."""
+    return rolling_max(x, d) if is_max else rolling_min(x, d)
+
+
+@njit(cache=True, error_model="numpy")
+def scale_in_range(x, hi, lo, c):
+    """``(x - lo) / (hi - lo) + c`` where ``hi - lo > 0``, else NaN; +-inf -> NaN (``ts_scale``'s last step
+    in one pass, the same operations as its numpy form)."""
+    T, N = x.shape
+    out = np.empty((T, N))
+    for t in range(T):
+        for j in range(N):
+            a = lo[t, j]
+            rng = hi[t, j] - a
+            r = (x[t, j] - a) / rng + c
+            out[t, j] = r if (rng > 0) & (np.abs(r) != np.inf) else np.nan
     return out
 
 

@@ -111,11 +111,7 @@ def ts_scale(x: Any, d: int, constant: float = 0.0) -> np.ndarray:
     x = _x("ts_scale", x)
     d = window("ts_scale", "d", d)
     c = number("ts_scale", "constant", constant)
-    hi, lo = nb.rolling_extreme(x, d, True), nb.rolling_extreme(x, d, False)
-    rng = hi - lo
-    with np.errstate(all="ignore"):
-        out = np.where(rng > 0, (x - lo) / rng, NAN) + c
-    return finite(out)
+    return nb.scale_in_range(np.ascontiguousarray(x), nb.rolling_max(x, d), nb.rolling_min(x, d), c)
 
 
 def ts_median(x: Any, d: int) -> np.ndarray:
