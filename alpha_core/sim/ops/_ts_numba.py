@@ -67,6 +67,32 @@ def rolling_extreme(x, d, is_max):
     return rolling_max(x, d) if is_max else rolling_min(x, d)
 
 
+@njit(inline="always")
+def _lagged(x, d, diff):
+    T, N = x.shape
+    out = np.empty((T, N))
+    for t in range(T):
+        if t < d:
+            out[t] = np.nan
+            continue
+        for j in range(N):
+            r = x[t, j] - x[t - d, j] if diff else x[t - d, j]
+            out[t, j] = r if np.abs(r) != np.inf else np.nan
+    return out
+
+
+@njit(cache=True)
+def delay(x, d):
+    """``x[t - d]`` (NaN for t < d), +-inf -> NaN: ``ts_delay`` in one pass."""
+    return _lagged(x, d, False)
+
+
+@njit(cache=True)
+def delta(x, d):
+    """``x[t] - x[t - d]`` (NaN for t < d), +-inf -> NaN: ``ts_delta`` in one pass."""
+    return _lagged(x, d, True)
+
+
 @njit(cache=True, error_model="numpy")
 def scale_in_range(x, hi, lo, c):
     """``(x - lo) / (hi - lo) + c`` where ``hi - lo > 0``, else NaN; +-inf -> NaN (``ts_scale``'s last step

@@ -37,13 +37,12 @@ def _delay(x: np.ndarray, d: int) -> np.ndarray:
 
 def ts_delay(x: Any, d: int) -> np.ndarray:
     """x[t - d] (NaN for the first d rows)."""
-    return finite(_delay(_x("ts_delay", x), window("ts_delay", "d", d)))
+    return nb.delay(_x("ts_delay", x), window("ts_delay", "d", d))
 
 
 def ts_delta(x: Any, d: int) -> np.ndarray:
     """x - ts_delay(x, d)."""
-    x = _x("ts_delta", x)
-    return finite(x - _delay(x, window("ts_delta", "d", d)))
+    return nb.delta(_x("ts_delta", x), window("ts_delta", "d", d))
 
 
 def ts_returns(x: Any, d: int, mode: int = 1) -> np.ndarray:
