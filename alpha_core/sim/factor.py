@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from alpha_core.sim.metrics import DAYS_PER_YEAR, _ZERO_STD
-from alpha_core.sim.ops._sortrows import sort_run, sorted_keys_joint
+from alpha_core.sim.ops._sortrows import average_positions, sorted_keys_joint
 
 MIN_CROSS_SECTION = 5      # instruments needed for a daily IC / quintile spread
 QUANTILES = 5
@@ -48,11 +48,11 @@ def _pearson(a, b, n):
 
 
 @njit(cache=True, inline="always")
-def _recount(c_lo, c_hi, g, k, r, n, nq, q_lo, q_hi):
-    """Quintile counts after a tie group at positions g..k takes rank r: its members leave the quintiles their
-    positions gave them and join the one of r."""
+def _recount(c_lo, c_hi, g, k, n, nq, q_lo, q_hi):
+    """Quintile counts after the tie group at 0-based positions g..k takes their mean position: its members
+    leave the quintiles their positions gave them and join the one of the mean."""
     size = k - g + 1
-    h = (r - 1.0) * nq
+    h = (g + k) * 0.5 * nq
     pos_lo = max(0, min(k, q_lo) - g + 1)
     pos_hi = max(0, k - max(g, q_hi) + 1)
     c_lo += (size if h < float(n) else 0) - pos_lo
@@ -69,12 +69,12 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
     valid = np.zeros(N, dtype=np.bool_)
     ox = np.empty(N, dtype=np.int64)
     dup = np.empty(N, dtype=np.int64)
+    ties = np.empty((N, 2), dtype=np.int64)
     ic = np.full(T, np.nan)
     ric = np.full(T, np.nan)
     spread = np.full(T, np.nan)
     xs, ys = np.empty(N), np.empty(N)
     rx, ry = np.empty(N), np.empty(N)
-    mask = (np.int64(1) << bits) - 1
     for t in range(T):
         xt = x[t]
         yt = y[t]
@@ -100,58 +100,16 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
         ic[t] = c
         if c != c:
             continue
-        # average ranks of x from its sorted packed keys: position ranks first (branch-free), noting the
-        # positions whose high bits repeat the previous key's; each such run is then sorted exactly on the
-        # true values and its ties averaged
-        # quintile counts: position ranks give ceil(n / nq) bottom and n - ceil((nq - 1) n / nq) top members
-        # (q * nq < n, q * nq >= (nq - 1) n for 0-based positions q); tie groups below correct them
+        # average 0-based ranks of x from its sorted packed keys (rx), and the tie groups among them.
+        # Quintile counts: positions alone give ceil(n / nq) bottom and n - ceil((nq - 1) n / nq) top members
+        # (q * nq < n, q * nq >= (nq - 1) n for 0-based positions q); each tie group corrects them
         q_lo = (n + nq - 1) // nq - 1                  # last position in the bottom quintile
         q_hi = ((nq - 1) * n + nq - 1) // nq           # first position in the top quintile
         c_lo = q_lo + 1
         c_hi = n - q_hi
-        kt = kx[t]
-        nd = 0
-        prev = -1
-        for j in range(n):
-            kj = kt[j]
-            rx[kj & mask] = j + 1.0
-            h = kj >> bits
-            dup[nd] = j
-            nd += h == prev
-            prev = h
-        a = 0
-        while a < nd:
-            j = dup[a] - 1
-            e = dup[a] + 1
-            a += 1
-            while a < nd and dup[a] == e:
-                e += 1
-                a += 1
-            v0 = xt[kt[j] & mask]
-            same = True
-            for q in range(j + 1, e):
-                same = same and xt[kt[q] & mask] == v0
-            if same:   # one exact tie (the common case): average rank of positions j..e-1
-                r = 0.5 * (j + e - 1) + 1.0
-                for q in range(j, e):
-                    rx[kt[q] & mask] = r
-                c_lo, c_hi = _recount(c_lo, c_hi, j, e - 1, r, n, nq, q_lo, q_hi)
-                continue
-            for q in range(j, e):
-                ox[q] = kt[q] & mask
-            sort_run(ox, xt, j, e)
-            g = j
-            while g < e:
-                v = xt[ox[g]]
-                k = g
-                while k + 1 < e and xt[ox[k + 1]] == v:
-                    k += 1
-                r = 0.5 * (g + k) + 1.0
-                for q in range(g, k + 1):
-                    rx[ox[q]] = r
-                if k > g:
-                    c_lo, c_hi = _recount(c_lo, c_hi, g, k, r, n, nq, q_lo, q_hi)
-                g = k + 1
+        n_ties = average_positions(xt, kx[t], n, bits, 1.0, rx, ox, dup, ties)
+        for g in range(n_ties):
+            c_lo, c_hi = _recount(c_lo, c_hi, ties[g, 0], ties[g, 1], n, nq, q_lo, q_hi)
         # average ranks of y among the valid entries: position ranks along its full order first (counting
         # only valid entries before each; written for invalid ones too, never read), then each run of equal
         # y values gets the average rank of its valid members
@@ -183,12 +141,12 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
         s_lo = s_hi = 0.0
         for i in range(N):
             if valid[i]:
-                r = rx[i]
-                da, db = r - mr, ry[i] - mr
+                r = rx[i]                 # 0-based: rank - 1
+                da, db = r - (mr - 1.0), ry[i] - mr
                 sab += da * db
                 saa += da * da
                 sbb += db * db
-                h = (r - 1.0) * nq
+                h = r * nq
                 yv = yt[i]
                 lo = h < lo_lim
                 hi = h >= hi_lim

@@ -209,18 +209,72 @@ def row_order(x: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndar
     return _repair(x, key, bits)
 
 
+@njit(cache=True, inline="always")
+def average_positions(xt, kt, n, bits, div, out, order, dup, ties):
+    """Average-tie 0-based positions of one row from its sorted packed keys: ``out[c] = position / div`` for
+    each of the n kept columns c (ties share the mean of their positions, (first + last) * 0.5 / div).
+
+    Every key first gets its own position (branch-free), noting the positions whose high bits repeat the
+    previous key's; each such run is then re-ordered exactly on the true values ``xt`` (one pass when it
+    is a single exact tie) and its ties averaged. ``order``/``dup`` are (N,) int64 scratch; the tie groups
+    (two or more members) are written to ``ties`` (N, 2) int64 as first / last position, and their number
+    is returned."""
+    mask = (1 << bits) - 1
+    nd = 0
+    prev = -1
+    for i in range(n):
+        p = kt[i]
+        c = p & mask
+        order[i] = c
+        out[c] = (i + i) * 0.5 / div
+        h = p >> bits
+        dup[nd] = i
+        nd += h == prev
+        prev = h
+    nt = 0
+    a = 0
+    while a < nd:
+        i = dup[a] - 1
+        k = dup[a] + 1
+        a += 1
+        while a < nd and dup[a] == k:
+            k += 1
+            a += 1
+        v0 = xt[order[i]]
+        same = True
+        for q in range(i + 1, k):
+            same = same and xt[order[q]] == v0
+        if not same:
+            sort_run(order, xt, i, k)
+        j = i
+        while j < k:  # exact ties inside the run (all of it when ``same``)
+            e = k - 1
+            if not same:
+                v = xt[order[j]]
+                e = j
+                while e + 1 < k and xt[order[e + 1]] == v:
+                    e += 1
+            r = (j + e) * 0.5 / div   # also for a single value: the re-ordering moved its position
+            for m in range(j, e + 1):
+                out[order[m]] = r
+            if e > j:
+                ties[nt, 0] = j
+                ties[nt, 1] = e
+                nt += 1
+            j = e + 1
+    return nt
+
+
 @njit(cache=True)
 def _rank_kernel(x, packed, bits):
-    """Ranks straight from the sorted packed keys: position / (n - 1) for every key first (branch-free),
-    noting the positions whose high bits repeat the previous key's; each such run is then insertion-sorted
-    by the true values and its exact ties averaged, as ``_repair`` + a tie walk would."""
+    """Ranks straight from the sorted packed keys (``average_positions`` / (n - 1)); one value -> 0.5."""
     T, N = x.shape
     out = np.empty((T, N))
     order = np.empty(N, np.int64)
     dup = np.empty(N, np.int64)
+    ties = np.empty((N, 2), np.int64)
     mask = (1 << bits) - 1
     for t in range(T):
-        xt = x[t]
         ot = out[t]
         kt = packed[t]
         ot[:] = np.nan
@@ -231,47 +285,8 @@ def _rank_kernel(x, packed, bits):
             n += 1
         if n == 1:
             ot[kt[0] & mask] = 0.5
-            continue
-        den = float(n - 1)
-        nd = 0
-        prev = -1
-        for i in range(n):
-            p = kt[i]
-            c = p & mask
-            order[i] = c
-            ot[c] = (i + i) * 0.5 / den
-            h = p >> bits
-            dup[nd] = i
-            nd += h == prev
-            prev = h
-        a = 0
-        while a < nd:
-            i = dup[a] - 1
-            k = dup[a] + 1
-            a += 1
-            while a < nd and dup[a] == k:
-                k += 1
-                a += 1
-            v0 = xt[order[i]]
-            same = True
-            for q in range(i + 1, k):
-                same = same and xt[order[q]] == v0
-            if same:   # one exact tie (the common case): the average of positions i..k-1
-                r = (i + k - 1) * 0.5 / den
-                for q in range(i, k):
-                    ot[order[q]] = r
-                continue
-            sort_run(order, xt, i, k)
-            j = i
-            while j < k:  # exact ties inside the run
-                v = xt[order[j]]
-                e = j
-                while e + 1 < k and xt[order[e + 1]] == v:
-                    e += 1
-                r = (j + e) * 0.5 / den
-                for m in range(j, e + 1):
-                    ot[order[m]] = r
-                j = e + 1
+        elif n > 1:
+            average_positions(x[t], kt, n, bits, float(n - 1), ot, order, dup, ties)
     return out
 
 
