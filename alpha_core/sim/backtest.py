@@ -71,6 +71,23 @@ def _returns_and_order(panel) -> tuple[np.ndarray, tuple]:
     return hit
 
 
+_MEMBER_RANKS_CACHE: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _member_ranks(panel, settings: SimSettings, universe: np.ndarray, gi: GroupIndex | None, returns, ranking):
+    """``F.member_ranks`` of the returns for the entries weights can hold (universe members, with a group when
+    neutralizing), cached per (panel, universe, neutralization), weakly."""
+    key = (settings.local_universe, settings.neutralization)
+    try:
+        store = _MEMBER_RANKS_CACHE.setdefault(panel, {})
+    except TypeError:
+        store = {}
+    if key not in store:
+        members = universe if gi is None else universe & gi.has_group
+        store[key] = F.member_ranks(returns, members, ranking)
+    return store[key]
+
+
 def pasteurization_mask(panel, settings: SimSettings) -> np.ndarray:
     """(T, N) bool mask applied to cross-sectional / group inputs evaluated at date s (SIMULATION.md §3).
 
@@ -281,7 +298,8 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     # factor statistics of the traded row vs the day's return
     factor: dict = {}
     if factor_stats:
-        daily_f = F.daily_factor_series(w, returns, returns_order, series.max_weight)
+        members = _member_ranks(panel, settings, universe, gi, returns, returns_order)
+        daily_f = F.daily_factor_series(w, returns, returns_order, series.max_weight, members)
         factor["is"] = F.factor_summary(daily_f, is_sl)
         if n_os:
             factor["os"] = F.factor_summary(daily_f, os_sl)

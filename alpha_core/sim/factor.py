@@ -25,31 +25,62 @@ def _pearson_result(sab, saa, sbb, n, ma, mb):
 
 
 @njit(cache=True, fastmath={"reassoc"})
-def _pearson_centered(a, b, n, ma, mb):
-    """Pearson correlation of a[:n], b[:n] around the means ``ma``, ``mb``; the sums run in SIMD lanes."""
+def _masked_pearson(x, y, valid, n):
+    """Pearson correlation of (N,) x and y over the n entries where ``valid`` (both finite), without
+    compacting them: the other entries add 0.0. Two passes (means, then centered sums) in SIMD lanes."""
+    sa = 0.0
+    sb = 0.0
+    for i in range(x.shape[0]):
+        ok = valid[i]
+        sa += x[i] if ok else 0.0
+        sb += y[i] if ok else 0.0
+    ma = sa / n
+    mb = sb / n
     sab = 0.0
     saa = 0.0
     sbb = 0.0
-    for j in range(n):
-        da, db = a[j] - ma, b[j] - mb
+    for i in range(x.shape[0]):
+        ok = valid[i]
+        da = x[i] - ma if ok else 0.0
+        db = y[i] - mb if ok else 0.0
         sab += da * db
         saa += da * da
         sbb += db * db
     return _pearson_result(sab, saa, sbb, n, ma, mb)
 
 
-@njit(cache=True, fastmath={"reassoc"})
-def _sum(a, n):
-    """sum of a[:n] in SIMD lanes."""
-    s = 0.0
-    for j in range(n):
-        s += a[j]
-    return s
-
-
 @njit(cache=True)
-def _pearson(a, b, n):
-    return _pearson_centered(a, b, n, _sum(a, n) / n, _sum(b, n) / n)
+def _valid_count(x, y, valid):
+    """valid[i] = x[i] and y[i] both finite; returns their number."""
+    n = 0
+    for i in range(x.shape[0]):
+        a, b = x[i], y[i]
+        ok = (a - a == 0.0) & (b - b == 0.0)
+        valid[i] = ok
+        n += ok
+    return n
+
+
+@njit(cache=True, inline="always")
+def _member_ranks(valid, oy, ny, tptr, tlo, thi, ry):
+    """Average 1-based ranks ``ry`` of one row of returns among its ``valid`` entries: position ranks along its
+    full finite order ``oy`` (counting only valid entries before each; written for the others too, never
+    read), then each run of equal values [tlo[g], thi[g]) for g in tptr[0]:tptr[1] gets the average rank of
+    its valid members, ``0.5 * (first + last valid position) + 1``, exact (half-integers)."""
+    before = 0
+    for k in range(ny):
+        i = oy[k]
+        ry[i] = before + 1.0
+        before += valid[i]
+    for g in range(tptr[0], tptr[1]):
+        k, e = tlo[g], thi[g]
+        cnt = 0
+        for q in range(k, e):
+            cnt += valid[oy[q]]
+        if cnt:
+            r = (ry[oy[k]] - 1.0) + (cnt + 1) * 0.5
+            for q in range(k, e):
+                ry[oy[q]] = r
 
 
 @njit(cache=True, fastmath={"reassoc"})
@@ -93,10 +124,12 @@ def _recount(c_lo, c_hi, g, k, n, nq, q_lo, q_hi):
 
 
 @njit(cache=True)
-def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
+def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, ry_members, n_members, min_n, nq):
     """x, y: (T, N) float64; kx: ``sorted_keys_joint(x, y)``, the sorted keys of x over the entries where x and y
     are both finite (index width ``bits``); oy: a row-wise argsort of y (finite values first); tptr, tlo, thi,
-    ny: ``_tie_runs(y, oy)``."""
+    ny: ``_tie_runs(y, oy)``; ry_members, n_members: ``member_ranks`` of y for the row's usual valid set
+    (taken when a row has exactly that many valid entries, which are then the same ones), or a (1, 1) array
+    and -1s."""
     T, N = x.shape
     valid = np.zeros(N, dtype=np.bool_)
     ox = np.empty(N, dtype=np.int64)
@@ -105,24 +138,14 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
     ic = np.full(T, np.nan)
     ric = np.full(T, np.nan)
     spread = np.full(T, np.nan)
-    xs, ys = np.empty(N), np.empty(N)
-    rx, ry = np.empty(N), np.empty(N)
+    rx, ry_row = np.empty(N), np.empty(N)
     for t in range(T):
         xt = x[t]
         yt = y[t]
-        # valid = both finite (exactly the entries ``kx`` keeps), compacted in column order for the IC
-        m = 0
-        for i in range(N):   # branch-free compaction
-            a, b = xt[i], yt[i]
-            ok = (a - a == 0.0) & (b - b == 0.0)
-            valid[i] = ok
-            xs[m] = a
-            ys[m] = b
-            m += ok
-        n = m
+        n = _valid_count(xt, yt, valid)   # exactly the entries ``kx`` keeps
         if n < min_n:
             continue
-        c = _pearson(xs, ys, n)
+        c = _masked_pearson(xt, yt, valid, n)
         ic[t] = c
         if c != c:
             continue
@@ -136,24 +159,12 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
         n_ties = average_positions(xt, kx[t], n, bits, 1.0, rx, ox, dup, ties)
         for g in range(n_ties):
             c_lo, c_hi = _recount(c_lo, c_hi, ties[g, 0], ties[g, 1], n, nq, q_lo, q_hi)
-        # average ranks of y among the valid entries: position ranks along its full order first (counting
-        # only valid entries before each; written for invalid ones too, never read), then each run of equal
-        # y values gets the average rank of its valid members
-        before = 0
-        for k in range(ny[t]):
-            i = oy[t, k]
-            ry[i] = before + 1.0
-            before += valid[i]
-        for g in range(tptr[t], tptr[t + 1]):
-            k, e = tlo[g], thi[g]
-            cnt = 0
-            for q in range(k, e):
-                cnt += valid[oy[t, q]]
-            if cnt:
-                # = 0.5 * (first + last valid position) + 1, exact (half-integers)
-                r = (ry[oy[t, k]] - 1.0) + (cnt + 1) * 0.5
-                for q in range(k, e):
-                    ry[oy[t, q]] = r
+        # average ranks of y among the valid entries
+        if n == n_members[t]:
+            ry = ry_members[t]
+        else:
+            ry = ry_row
+            _member_ranks(valid, oy[t], ny[t], tptr[t:t + 2], tlo, thi, ry)
         # rank means are n (n + 1) / 2 / n exactly (sums of half-integers); second pass + quintiles
         mr = (0.5 * n * (n + 1)) / n
         sab, saa, sbb, s_lo, s_hi = _rank_sums(valid, rx, ry, yt, mr, nq, n)
@@ -161,6 +172,31 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, min_n, nq):
         if c_hi > 0 and c_lo > 0:
             spread[t] = s_hi / c_hi - s_lo / c_lo
     return ic, ric, spread
+
+
+@njit(cache=True)
+def _member_ranks_kernel(y, members, oy, tptr, tlo, thi, ny):
+    T, N = y.shape
+    ry = np.full((T, N), np.nan)
+    n_members = np.zeros(T, np.int64)
+    valid = np.zeros(N, dtype=np.bool_)
+    for t in range(T):
+        n_members[t] = _valid_count(np.where(members[t], y[t], np.nan), y[t], valid)
+        _member_ranks(valid, oy[t], ny[t], tptr[t:t + 2], tlo, thi, ry[t])
+    return ry, n_members
+
+
+def member_ranks(returns: np.ndarray, members: np.ndarray, ranking: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """For ``daily_factor_series``: average 1-based ranks (T, N) of ``returns`` row t among the instruments of
+    ``members`` (T, N) bool with a finite return, and their number (T,). Rows of an alpha whose valid set
+    is exactly this one (the common case: the weights cover the universe) then skip ranking the returns.
+    ``ranking``: ``returns_ranking(returns)``."""
+    returns = np.ascontiguousarray(returns, dtype=np.float64)
+    members = np.ascontiguousarray(members, dtype=np.bool_)
+    if members.shape != returns.shape:
+        raise ValueError(f"members have shape {members.shape}, returns {returns.shape}")
+    oy, tptr, tlo, thi, ny = ranking
+    return _member_ranks_kernel(returns, members, oy, tptr, tlo, thi, ny)
 
 
 @njit(cache=True)
@@ -213,14 +249,17 @@ def finite_argsort(x: np.ndarray) -> np.ndarray:
 
 
 def daily_factor_series(alpha: np.ndarray, returns: np.ndarray, returns_order: np.ndarray | None = None,
-                        max_abs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                        max_abs: np.ndarray | None = None, members: tuple | None = None) -> dict[str, np.ndarray]:
     """(T,) daily IC, rank IC (Spearman, average ties) and top-minus-bottom quintile mean return of ``alpha``
     row t vs ``returns`` row t, over the instruments where both are finite.
 
     ``alpha``: (T, N) the traded row of day t (data up to t-1); ``returns``: (T, N) return of day t.
     Quintile of an instrument = floor((rank - 1) * 5 / n). Days with fewer than 5 instruments or a constant
     row are NaN. ``returns_order``: optional ``finite_argsort(returns)`` or ``returns_ranking(returns)``
-    (reusable across alphas); ``max_abs``: optional (T,) max |alpha| per row, if known (the book's max weight).
+    (reusable across alphas); ``max_abs``: optional (T,) max |alpha| per row, if known (the book's max weight);
+    ``members``: optional ``member_ranks(returns, mask, ranking)`` for the mask that usually bounds the valid
+    entries (the universe and group members), reusable across alphas. Results do not depend on these
+    optional arguments.
     """
     alpha = np.ascontiguousarray(alpha, dtype=np.float64)
     returns = np.ascontiguousarray(returns, dtype=np.float64)
@@ -240,8 +279,14 @@ def daily_factor_series(alpha: np.ndarray, returns: np.ndarray, returns_order: n
         raise ValueError(f"returns order has shape {oy.shape}, returns {returns.shape}")
     # one packed-key sort of alpha over the jointly finite entries (exact order; see ops._sortrows)
     kx, bits = sorted_keys_joint(alpha, returns, max_abs)
-    ic, ric, spread = _factor_kernel(alpha, returns, kx, bits, oy, tptr, tlo, thi, ny, MIN_CROSS_SECTION,
-                                     QUANTILES)
+    if members is None:
+        ry_members, n_members = np.full((1, 1), np.nan), np.full(returns.shape[0], -1, np.int64)
+    else:
+        ry_members, n_members = members
+        if ry_members.shape != returns.shape or n_members.shape != returns.shape[:1]:
+            raise ValueError(f"member ranks have shape {ry_members.shape}, returns {returns.shape}")
+    ic, ric, spread = _factor_kernel(alpha, returns, kx, bits, oy, tptr, tlo, thi, ny, ry_members, n_members,
+                                     MIN_CROSS_SECTION, QUANTILES)
     return {"ic": ic, "rankIc": ric, "spread": spread}
 
 

@@ -103,6 +103,18 @@ def test_row_order_is_exact_and_respects_exclude():
         assert np.all(v[1:] >= v[:-1])                          # ascending, -inf first, +inf last
 
 
+def _ref_pearson(a, b):
+    """Two-pass Pearson correlation, left-to-right sums (NaN for a constant row, as the kernel decides)."""
+    n = a.size
+    ma, mb = sum(a.tolist()) / n, sum(b.tolist()) / n
+    sab = sum(((a - ma) * (b - mb)).tolist())
+    saa = sum(((a - ma) ** 2).tolist())
+    sbb = sum(((b - mb) ** 2).tolist())
+    if saa <= 1e-24 * n * max(1.0, ma * ma) or sbb <= 1e-24 * n * max(1.0, mb * mb):
+        return np.nan
+    return sab / math.sqrt(saa * sbb)
+
+
 def _reference_factor(x, y):
     T = x.shape[0]
     ic, ric, spread = (np.full(T, np.nan) for _ in range(3))
@@ -112,11 +124,11 @@ def _reference_factor(x, y):
         n = a.size
         if n < F.MIN_CROSS_SECTION:
             continue
-        ic[t] = F._pearson(a, b, n)
+        ic[t] = _ref_pearson(a, b)
         if math.isnan(ic[t]):
             continue
         ra, rb = stats.rankdata(a), stats.rankdata(b)
-        ric[t] = F._pearson(ra, rb, n)
+        ric[t] = _ref_pearson(ra, rb)
         q = np.floor((ra - 1.0) * F.QUANTILES / n).astype(int)
         top, bottom = b[q == F.QUANTILES - 1], b[q == 0]
         if top.size and bottom.size:
@@ -125,10 +137,11 @@ def _reference_factor(x, y):
 
 
 def _assert_factor_equal(got, ref):
-    """IC and rank IC exactly (rank sums are exact in any order), the quintile spread to rounding."""
+    """Rank IC exactly (its sums are of quarter-integers, exact in any order; the final square root and
+    division are the same), IC and the quintile spread to rounding (sums of values)."""
     ic, ric, spread = ref
-    np.testing.assert_array_equal(got["ic"], ic)
     np.testing.assert_array_equal(got["rankIc"], ric)
+    _assert_sums_close(got["ic"], ic, scale=1.0)
     _assert_sums_close(got["spread"], spread)
 
 
@@ -148,6 +161,17 @@ def test_factor_series_match_reference_exactly_with_near_ties():
     for b in (bound, bound / 3):
         got = F.daily_factor_series(x, y, F.returns_ranking(y), b)
         _assert_factor_equal(got, ref)
+    # precomputed ranks of y among a member set, taken on rows whose valid set is exactly that set: odd
+    # rows below (members = where x is finite), not even rows (a larger set): the same results either way
+    ranking = F.returns_ranking(y)
+    members = np.isfinite(x) | (np.arange(x.shape[0]) % 2 == 0)[:, None]
+    ranks, counts = F.member_ranks(y, members, ranking)
+    valid = (np.isfinite(x) & np.isfinite(y)).sum(axis=1)
+    assert (counts == valid)[1::2].all() and (counts != valid)[::2].any()
+    plain = F.daily_factor_series(x, y, ranking)
+    with_members = F.daily_factor_series(x, y, ranking, None, (ranks, counts))
+    for key in ("ic", "rankIc", "spread"):
+        np.testing.assert_array_equal(with_members[key], plain[key], err_msg=key)
     assert np.isnan(got["ic"][3]) and np.isnan(got["rankIc"][4])
 
 
