@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from alpha_core.sim.metrics import DAYS_PER_YEAR, _ZERO_STD
-from alpha_core.sim.ops._sortrows import average_positions, sorted_keys_joint
+from alpha_core.sim.ops._sortrows import _LAST, average_positions, sorted_keys_joint
 
 MIN_CROSS_SECTION = 5      # instruments needed for a daily IC / quintile spread
 QUANTILES = 5
@@ -25,24 +25,26 @@ def _pearson_result(sab, saa, sbb, n, ma, mb):
 
 
 @njit(cache=True, fastmath={"reassoc"})
-def _masked_pearson(x, y, valid, n):
-    """Pearson correlation of (N,) x and y over the n entries where ``valid`` (both finite), without
-    compacting them: the other entries add 0.0. Two passes (means, then centered sums) in SIMD lanes."""
+def _masked_pearson(x, y, n):
+    """Pearson correlation of (N,) x and y over the n entries where both are finite, without compacting them:
+    the other entries add 0.0. Two passes (means, then centered sums) in SIMD lanes."""
     sa = 0.0
     sb = 0.0
     for i in range(x.shape[0]):
-        ok = valid[i]
-        sa += x[i] if ok else 0.0
-        sb += y[i] if ok else 0.0
+        a, b = x[i], y[i]
+        ok = (a - a == 0.0) & (b - b == 0.0)
+        sa += a if ok else 0.0
+        sb += b if ok else 0.0
     ma = sa / n
     mb = sb / n
     sab = 0.0
     saa = 0.0
     sbb = 0.0
     for i in range(x.shape[0]):
-        ok = valid[i]
-        da = x[i] - ma if ok else 0.0
-        db = y[i] - mb if ok else 0.0
+        a, b = x[i], y[i]
+        ok = (a - a == 0.0) & (b - b == 0.0)
+        da = a - ma if ok else 0.0
+        db = b - mb if ok else 0.0
         sab += da * db
         saa += da * da
         sbb += db * db
@@ -59,6 +61,19 @@ def _valid_count(x, y, valid):
         valid[i] = ok
         n += ok
     return n
+
+
+@njit(cache=True)
+def _kept(keys):
+    """Number of kept entries of one row of sorted packed keys (the left-out ones sort last): binary search."""
+    lo, hi = 0, keys.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if keys[mid] == _LAST:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @njit(cache=True, inline="always")
@@ -84,9 +99,9 @@ def _member_ranks(valid, oy, ny, tptr, tlo, thi, ry):
 
 
 @njit(cache=True, fastmath={"reassoc"})
-def _rank_sums(valid, rx, ry, yt, mr, nq, n):
+def _rank_sums(xt, yt, rx, ry, mr, nq, n):
     """The rank-IC sums (0-based x ranks ``rx``, 1-based y ranks ``ry``, mean rank ``mr``) and the bottom /
-    top quintile sums of ``yt`` over the valid entries, branch-free in SIMD lanes. The rank sums are sums
+    top quintile sums of ``yt`` over the entries where ``xt`` and ``yt`` are both finite, branch-free in SIMD lanes. The rank sums are sums
     of quarter-integers below 2^53, exact in any order; only the return sums can move in the last bits.
 
     Quintile = floor((r - 1) * nq / n); h = (r - 1) * nq is an exact multiple of 0.5 and h / n is never
@@ -95,8 +110,9 @@ def _rank_sums(valid, rx, ry, yt, mr, nq, n):
     lo_lim = float(n)
     hi_lim = float((nq - 1) * n)
     sab = saa = sbb = s_lo = s_hi = 0.0
-    for i in range(valid.shape[0]):
-        ok = valid[i]
+    for i in range(xt.shape[0]):
+        a, yv = xt[i], yt[i]
+        ok = (a - a == 0.0) & (yv - yv == 0.0)
         r = rx[i]                 # 0-based: rank - 1
         da = r - (mr - 1.0) if ok else 0.0
         db = ry[i] - mr if ok else 0.0
@@ -104,7 +120,7 @@ def _rank_sums(valid, rx, ry, yt, mr, nq, n):
         saa += da * da
         sbb += db * db
         h = r * nq
-        yv = yt[i] if ok else 0.0
+        yv = yv if ok else 0.0
         s_lo += yv if h < lo_lim else 0.0
         s_hi += yv if h >= hi_lim else 0.0
     return sab, saa, sbb, s_lo, s_hi
@@ -142,10 +158,10 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, ry_members, n_members
     for t in range(T):
         xt = x[t]
         yt = y[t]
-        n = _valid_count(xt, yt, valid)   # exactly the entries ``kx`` keeps
+        n = _kept(kx[t])   # the entries where both are finite
         if n < min_n:
             continue
-        c = _masked_pearson(xt, yt, valid, n)
+        c = _masked_pearson(xt, yt, n)
         ic[t] = c
         if c != c:
             continue
@@ -164,10 +180,11 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, ry_members, n_members
             ry = ry_members[t]
         else:
             ry = ry_row
+            _valid_count(xt, yt, valid)
             _member_ranks(valid, oy[t], ny[t], tptr[t:t + 2], tlo, thi, ry)
         # rank means are n (n + 1) / 2 / n exactly (sums of half-integers); second pass + quintiles
         mr = (0.5 * n * (n + 1)) / n
-        sab, saa, sbb, s_lo, s_hi = _rank_sums(valid, rx, ry, yt, mr, nq, n)
+        sab, saa, sbb, s_lo, s_hi = _rank_sums(xt, yt, rx, ry, mr, nq, n)
         ric[t] = _pearson_result(sab, saa, sbb, n, mr, mr)
         if c_hi > 0 and c_lo > 0:
             spread[t] = s_hi / c_hi - s_lo / c_lo
