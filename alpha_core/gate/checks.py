@@ -7,7 +7,7 @@ replace them ("live limits win").
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -43,8 +43,8 @@ class Check:
     limit: float | None
 
     def to_dict(self) -> dict:
-        """``{"name", "result", "limit", "value"}`` as BRAIN returns it."""
-        return asdict(self)
+        """``{"name", "result", "value", "limit"}`` as BRAIN returns it (plain fields: no deep copy)."""
+        return {"name": self.name, "result": self.result, "value": self.value, "limit": self.limit}
 
 
 @dataclass(frozen=True)
