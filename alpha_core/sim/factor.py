@@ -307,22 +307,40 @@ def daily_factor_series(alpha: np.ndarray, returns: np.ndarray, returns_order: n
     return {"ic": ic, "rankIc": ric, "spread": spread}
 
 
+@njit(cache=True)
+def _finite_stats(v):
+    """(count, mean, std with ddof 0, max |v|) of the finite values of (n,) v; mean and std 0.0 when none."""
+    n = 0
+    total = 0.0
+    top = 0.0
+    for x in v:
+        if np.isfinite(x):
+            n += 1
+            total += x
+            top = max(top, abs(x))
+    if n == 0:
+        return 0, 0.0, 0.0, 0.0
+    mean = total / n
+    ss = 0.0
+    for x in v:
+        if np.isfinite(x):
+            ss += (x - mean) * (x - mean)
+    return n, mean, np.sqrt(ss / n), top
+
+
 def factor_summary(daily: dict[str, np.ndarray], sl) -> dict:
     """Mean, IR (``mean / std * sqrt(252)``, ddof 0) and t-stat of IC and rank IC over rows ``sl``, and the
-    annualised quantile spread (mean daily top-minus-bottom quintile return x 252). None when undefined."""
+    annualised quantile spread (mean daily top-minus-bottom quintile return x 252), over the days where
+    each is defined. None when undefined."""
     out: dict = {}
     for key in ("ic", "rankIc"):
-        v = daily[key][sl]
-        v = v[np.isfinite(v)]
-        mean = float(v.mean()) if v.size else None
-        std = float(v.std()) if v.size > 1 else 0.0
-        if std <= _ZERO_STD * float(np.max(np.abs(v), initial=0.0)):
+        n, mean, std, top = _finite_stats(np.ascontiguousarray(daily[key][sl]))
+        if n < 2 or std <= _ZERO_STD * top:
             std = 0.0
-        out[f"{key}Mean"] = mean
+        out[f"{key}Mean"] = float(mean) if n else None
         out[f"{key}IR"] = float(mean / std * np.sqrt(DAYS_PER_YEAR)) if std > 0 else None
-        out[f"{key}TStat"] = float(mean / std * np.sqrt(v.size)) if std > 0 else None
-    sp = daily["spread"][sl]
-    sp = sp[np.isfinite(sp)]
-    out["quantileSpread"] = float(sp.mean() * DAYS_PER_YEAR) if sp.size else None
-    out["days"] = int(sp.size)
+        out[f"{key}TStat"] = float(mean / std * np.sqrt(n)) if std > 0 else None
+    n, mean, _, _ = _finite_stats(np.ascontiguousarray(daily["spread"][sl]))
+    out["quantileSpread"] = float(mean * DAYS_PER_YEAR) if n else None
+    out["days"] = int(n)
     return out
