@@ -190,26 +190,17 @@ def daily_row(row, gross, prev, rt, book, has_prev):
     tr = 0.0
     lc = 0
     sc = 0
-    if has_prev:
-        for i in range(row.shape[0]):
-            v = row[i] / gross
-            row[i] = v
-            pos = v * book if v == v else 0.0
-            r = rt[i]
-            p += pos * r if r - r == 0.0 else 0.0
-            lc += pos > 0.0
-            sc += pos < 0.0
-            pv = prev[i]
-            tr += abs(pos - (pv * book if pv == pv else 0.0))
-    else:
-        for i in range(row.shape[0]):
-            v = row[i] / gross
-            row[i] = v
-            pos = v * book if v == v else 0.0
-            r = rt[i]
-            p += pos * r if r - r == 0.0 else 0.0
-            lc += pos > 0.0
-            sc += pos < 0.0
+    for i in range(row.shape[0]):
+        v = row[i] / gross
+        row[i] = v
+        pos = v * book if v == v else 0.0
+        r = rt[i]
+        p += pos * r if r - r == 0.0 else 0.0
+        lc += pos > 0.0
+        sc += pos < 0.0
+        pv = prev[i]
+        traded = abs(pos - (pv * book if pv == pv else 0.0))
+        tr += traded if has_prev else 0.0
     return p, tr, lc, sc
 
 

@@ -135,8 +135,8 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
     Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation; its ``demean``) then
     the PnL sum of ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group
     when ``neutral``) compacted in column order first: every sum skips the other entries anyway, so it sees
-    the same terms (summed in SIMD lanes, so equal up to the last bits). ``indptr``/``members``: the mask's True columns of row t
-    are ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
+    the same terms (summed in SIMD lanes, so equal up to the last bits). ``indptr``/``members``: the mask's
+    True columns of row t are ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
     T, N = w.shape
     pnl = np.zeros(max(stop - start, 0))
     sums = np.zeros(n_groups)

@@ -101,8 +101,9 @@ def _member_ranks(valid, oy, ny, tptr, tlo, thi, ry):
 @njit(cache=True, fastmath={"reassoc"})
 def _rank_sums(xt, yt, rx, ry, mr, nq, n):
     """The rank-IC sums (0-based x ranks ``rx``, 1-based y ranks ``ry``, mean rank ``mr``) and the bottom /
-    top quintile sums of ``yt`` over the entries where ``xt`` and ``yt`` are both finite, branch-free in SIMD lanes. The rank sums are sums
-    of quarter-integers below 2^53, exact in any order; only the return sums can move in the last bits.
+    top quintile sums of ``yt`` over the entries where ``xt`` and ``yt`` are both finite, branch-free in SIMD
+    lanes. The rank sums are sums of quarter-integers below 2^53, exact in any order; only the return sums can
+    move in the last bits.
 
     Quintile = floor((r - 1) * nq / n); h = (r - 1) * nq is an exact multiple of 0.5 and h / n is never
     within 1 / (2n) below an integer it does not reach, so the rounded division floors like the exact one:
