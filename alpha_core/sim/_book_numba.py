@@ -50,20 +50,28 @@ def zero_groups(codes, sums, counts):
                 counts[c] = 0
 
 
+@njit(cache=True, inline="always")
+def group_sums(src, codes, sums, counts):
+    """Add each grouped non-NaN value of (N,) ``src`` (group ``codes[i] >= 0``) into ``sums``/``counts``;
+    returns their max |value| (0.0 for none)."""
+    m = 0.0
+    for i in range(src.shape[0]):
+        c, v = codes[i], src[i]
+        if c >= 0 and v == v:
+            sums[c] += v
+            counts[c] += 1
+            if abs(v) > m:
+                m = abs(v)
+    return m
+
+
 @njit(cache=True)
 def neutralize_row(src, codes, sums, counts, tol, dst):
     """dst = src - mean of its group over valid members; no group or NaN -> NaN; |result| <= tol x the row's
     max |src| -> 0 (a group of equal values gives 0, not rounding noise that scaling would blow up).
     ``sums``/``counts`` are zeroed scratch arrays of length G, left zeroed."""
     N = src.shape[0]
-    row_max = 0.0
-    for i in range(N):
-        c, v = codes[i], src[i]
-        if c >= 0 and v == v:
-            sums[c] += v
-            counts[c] += 1
-            if abs(v) > row_max:
-                row_max = abs(v)
+    row_max = group_sums(src, codes, sums, counts)
     for i in range(N):
         c, v = codes[i], src[i]
         if c >= 0 and v == v:
@@ -162,21 +170,11 @@ def _clip(row, gross, clip, buf, codes, sums, counts, neutral):
     """Scale ``row`` by ``gross`` in place (1.0: already scaled), then a truncation round's input: ``buf`` =
     row clipped to +-clip, with the group sums of ``buf`` accumulated into the zeroed ``sums``/``counts``
     (if ``neutral``). Returns max |buf| over the grouped values."""
-    N = row.shape[0]
-    bmax = 0.0
-    for i in range(N):
+    for i in range(row.shape[0]):
         r = row[i] / gross
         row[i] = r
-        v = clip if r > clip else (-clip if r < -clip else r)
-        buf[i] = v
-        if neutral:
-            c = codes[i]
-            if c >= 0 and v == v:
-                sums[c] += v
-                counts[c] += 1
-                if abs(v) > bmax:
-                    bmax = abs(v)
-    return bmax
+        buf[i] = clip if r > clip else (-clip if r < -clip else r)
+    return group_sums(buf, codes, sums, counts) if neutral else 0.0
 
 
 @njit(cache=True, fastmath={"reassoc"})
@@ -274,14 +272,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                         v = np.nan
                     row[i] = v
             if acc:
-                for i in range(N):
-                    c = ct[i]
-                    v = row[i]
-                    if c >= 0 and v == v:
-                        sums[c] += v
-                        counts[c] += 1
-                        if abs(v) > row_max:
-                            row_max = abs(v)
+                row_max = group_sums(row, ct, sums, counts)
             if scale_first:
                 gross = demean(row, ct, sums, counts, means, tol_neutral, row_max, neutral, row)
                 if with_daily and gross > 0.0:

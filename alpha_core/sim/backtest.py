@@ -160,15 +160,7 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
                 cc[m] = c
                 keep = keep and c >= 0
             m += keep
-        row_max = 0.0
-        if neutral:
-            for j in range(m):
-                v = val[j]
-                c = cc[j]
-                sums[c] += v
-                counts[c] += 1
-                if abs(v) > row_max:
-                    row_max = abs(v)
+        row_max = K.group_sums(val[:m], cc[:m], sums, counts) if neutral else 0.0
         gross = K.demean(val[:m], cc[:m], sums, counts, means, tol_neutral, row_max, neutral, val[:m])
         p = _member_pnl(val, idx, m, gross, returns[t], book) if gross > 0.0 else 0.0
         pnl[t - start] = p
