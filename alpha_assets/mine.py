@@ -49,6 +49,20 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def warn_unlocked_storage(instance, stream=None) -> bool:
+    """Print a warning (to ``stream``, default stderr) and return True when ``instance`` does not use the
+    project's pool-safe storage, i.e. its ``dagster.yaml`` predates ``alpha_assets.storage``: concurrent
+    runs could then both take the ``duckdb`` slot."""
+    from alpha_assets.storage import LockedSqliteEventLogStorage
+
+    if isinstance(instance.event_log_storage, LockedSqliteEventLogStorage):
+        return False
+    print(f"alpha mine: warning: {os.environ.get('DAGSTER_HOME', '')}/dagster.yaml does not use "
+          "alpha_assets.storage.AlphaSqliteStorage, so two runs at once may both write DuckDB; copy the "
+          "project's dagster.yaml there (its `storage:` block) to fix it", file=stream or sys.stderr)
+    return True
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -120,6 +134,7 @@ def run_mine(date: str, fields: list[str] | None = None, per_field: int = 8, *, 
     if instance is None:
         ensure_dagster_home()
         instance = dg.DagsterInstance.get()
+        warn_unlocked_storage(instance)
     db = duckdb_path or str(AlphaSettings().resolved_duckdb())
     Path(db).parent.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(db, data_dir, synthetic)

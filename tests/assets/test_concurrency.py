@@ -1,4 +1,6 @@
 """DuckDB admits one writer: overlapping runs on the persistent instance queue on the `duckdb` pool."""
+import io
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +10,8 @@ import uuid
 import dagster as dg
 import duckdb
 
-from alpha_assets.mine import release_stale_slots
+from alpha_assets.mine import release_stale_slots, warn_unlocked_storage
+from alpha_assets.storage import LOCK_NAME, LockedSqliteEventLogStorage, file_lock
 from alpha_core.store import reads
 from tests.assets.conftest import DATE, ROOT, SYNTH
 
@@ -29,6 +32,30 @@ RUN = textwrap.dedent("""
                                  run_config={"ops": {"candidates": {"config": {"per_field": 3}}}})
     print(res.run_id)
     sys.exit(0 if res.success else 1)
+""")
+
+# Each process claims the pool slot for 4 steps, as a run's executor does, and records when it held it.
+CLAIMS = textwrap.dedent("""
+    import json, pathlib, sys, time, uuid
+    import dagster as dg
+    inst = dg.DagsterInstance.get()
+    barrier, me, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    run_id = str(uuid.uuid4())
+    pathlib.Path(barrier, me).touch()
+    while len(list(pathlib.Path(barrier).iterdir())) < n:
+        time.sleep(0.005)
+    storage = inst.event_log_storage
+    if not any(p.name == "duckdb" for p in storage.get_pool_limits()):
+        storage.initialize_concurrency_limit_to_default("duckdb")
+    held = []
+    for k in range(4):
+        while not storage.claim_concurrency_slot("duckdb", run_id, f"step{k}").is_claimed:
+            time.sleep(0.01)
+        start = time.time()
+        time.sleep(0.05)
+        held.append((start, time.time()))
+        storage.free_concurrency_slot_for_step(run_id, f"step{k}")
+    print(json.dumps(held))
 """)
 
 
@@ -87,3 +114,44 @@ def test_slot_of_a_dead_alpha_mine_process_is_released(home):
     assert inst.event_log_storage.get_concurrency_info("duckdb").active_slot_count == 0
     assert inst.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
     inst.dispose()
+
+
+def test_project_instance_uses_the_pool_safe_storage(home):
+    inst = dg.DagsterInstance.get()
+    assert isinstance(inst.event_log_storage, LockedSqliteEventLogStorage)
+    assert (home / "history" / "runs.db").exists() and (home / "schedules").is_dir()   # stock SQLite layout
+    assert not warn_unlocked_storage(inst)
+    inst.dispose()
+    with dg.DagsterInstance.ephemeral() as stock:
+        out = io.StringIO()
+        assert warn_unlocked_storage(stock, out)
+        assert "dagster.yaml" in out.getvalue() and "AlphaSqliteStorage" in out.getvalue()
+
+
+def test_slot_lock_excludes_other_processes(home):
+    inst = dg.DagsterInstance.get()
+    lock_dir = inst.event_log_storage._base_dir
+    probe = ("import fcntl, sys; fh = open(sys.argv[1], 'a')\n"
+             "try:\n    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)")
+    path = os.path.join(lock_dir, LOCK_NAME)
+    with file_lock(lock_dir):
+        with file_lock(lock_dir):                                  # re-entrant in the holding thread
+            assert subprocess.run([sys.executable, "-c", probe, path]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, path]).returncode == 0
+    inst.dispose()
+
+
+def test_pool_claims_from_concurrent_processes_never_overlap(home, tmp_path):
+    """Stock SQLite storage let two of these processes hold the one slot at once in 4 of 8 trials."""
+    dg.DagsterInstance.get().dispose()                              # create the SQLite files first
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    n = 4
+    procs = [subprocess.Popen([sys.executable, "-W", "ignore", "-c", CLAIMS, str(tmp_path), str(k), str(n)],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in range(n)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * n, [o[1][-1500:] for o in outs]
+    held = sorted(tuple(iv) for o in outs for iv in json.loads(o[0].strip().splitlines()[-1]))
+    assert len(held) == 4 * n
+    for (_, end), (start, _) in zip(held, held[1:]):
+        assert end <= start
