@@ -115,55 +115,64 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
     return store[neutralization]
 
 
-@njit(cache=True, fastmath={"reassoc"})
-def _member_pnl(val, idx, m, gross, rt, book):
-    """PnL (USD) of the first m compacted weights ``val / gross`` at columns ``idx`` against returns ``rt``
-    (``_book_numba.daily_row``'s PnL sum, reassociated the same way)."""
-    p = 0.0
-    for j in range(m):
-        v = val[j] / gross
-        pos = v * book if v == v else 0.0
-        r = rt[idx[j]]
-        p += pos * r if r - r == 0.0 else 0.0
-    return p
-
-
 @njit(cache=True)
 def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
-    Same arithmetic as ``_book_numba.portfolio_rows`` (mask, no shift, no truncation; its ``demean``) then
-    the PnL sum of ``_book_numba.daily_row``, on the row's kept entries (in the mask, non-NaN, with a group
-    when ``neutral``) compacted in column order first: every sum skips the other entries anyway, so it sees
-    the same terms (summed in SIMD lanes, so equal up to the last bits). ``indptr``/``members``: the mask's
-    True columns of row t are ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
+    Two passes over the row's kept entries (in the mask, non-NaN, with a group when ``neutral``): the group
+    sums in column order (so the group means, and each demeaned value with ``demean``'s tolerance rule, are
+    exactly those of ``_book_numba.portfolio_rows``), then gross = sum |demeaned| and sum demeaned x return
+    together; PnL = book x that sum / gross, which equals the sum of ``daily_row``'s positions x returns up
+    to the last bits. ``indptr``/``members``: the mask's True columns of row t are
+    ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
     T, N = w.shape
     pnl = np.zeros(max(stop - start, 0))
     sums = np.zeros(n_groups)
     counts = np.zeros(n_groups, dtype=np.int64)
     means = np.zeros(n_groups)
-    idx = np.empty(N, np.int64)
-    cc = np.zeros(N, np.int64)
-    val = np.empty(N)
+    few = n_groups <= N          # means for every group, else per member from the touched groups
     for t in range(start, stop):
         ct = codes[t] if neutral else codes[0]
         wt = w[t]
-        m = 0
-        for j in range(indptr[t], indptr[t + 1]):   # branch-free compaction
+        rt = returns[t]
+        a, b = indptr[t], indptr[t + 1]
+        row_max = 0.0
+        if neutral:
+            for j in range(a, b):
+                i = members[j]
+                c, v = ct[i], wt[i]
+                if c >= 0 and v == v:
+                    sums[c] += v
+                    counts[c] += 1
+                    row_max = max(row_max, abs(v))
+            if few:
+                for g in range(n_groups):
+                    if counts[g] > 0:
+                        means[g] = sums[g] / counts[g]
+        lim = tol_neutral * row_max
+        gross = 0.0
+        acc = 0.0
+        for j in range(a, b):
             i = members[j]
             v = wt[i]
-            idx[m] = i
-            val[m] = v
-            keep = v == v
             if neutral:
                 c = ct[i]
-                cc[m] = c
-                keep = keep and c >= 0
-            m += keep
-        row_max = K.group_sums(val[:m], cc[:m], sums, counts) if neutral else 0.0
-        gross = K.demean(val[:m], cc[:m], sums, counts, means, tol_neutral, row_max, neutral, val[:m])
-        p = _member_pnl(val, idx, m, gross, returns[t], book) if gross > 0.0 else 0.0
-        pnl[t - start] = p
+                ok = (c >= 0) & (v == v)
+                if few:
+                    r = v - means[max(c, 0)]
+                else:
+                    r = v - sums[c] / counts[c] if ok else 0.0
+                r = 0.0 if abs(r) <= lim else r
+            else:
+                ok = v == v
+                r = v
+            r = r if ok else 0.0
+            gross += abs(r)
+            rv = rt[i]
+            acc += r * rv if rv - rv == 0.0 else 0.0
+        if neutral:
+            K.zero_groups(ct, sums, counts)
+        pnl[t - start] = acc / gross * book if gross > 0.0 else 0.0
     return pnl
 
 
