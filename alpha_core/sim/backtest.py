@@ -115,8 +115,8 @@ def _groups(panel, neutralization: str, shape) -> GroupIndex | None:
     return store[neutralization]
 
 
-@njit(cache=True)
-def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
+@njit(inline="always")
+def _restricted_body(w, indptr, members, codes, n_groups, neutral, few, returns, book, start, stop, tol_neutral):
     """PnL of ``portfolio.restrict(w, mask, groups)`` rows ``start:stop`` without building the (T, N) weights.
 
     Two passes over the row's kept entries (in the mask, non-NaN, with a group when ``neutral``): the group
@@ -124,13 +124,13 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
     exactly those of ``_book_numba.portfolio_rows``), then gross = sum |demeaned| and sum demeaned x return
     together; PnL = book x that sum / gross, which equals the sum of ``daily_row``'s positions x returns up
     to the last bits. ``indptr``/``members``: the mask's True columns of row t are
-    ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited."""
+    ``members[indptr[t]:indptr[t + 1]]`` (ascending), so only those are visited. ``few``: G <= N, so the
+    means of all groups are computed per row (else per member, from the touched groups)."""
     T, N = w.shape
     pnl = np.zeros(max(stop - start, 0))
     sums = np.zeros(n_groups)
     counts = np.zeros(n_groups, dtype=np.int64)
     means = np.zeros(n_groups)
-    few = n_groups <= N          # means for every group, else per member from the touched groups
     for t in range(start, stop):
         ct = codes[t] if neutral else codes[0]
         wt = w[t]
@@ -174,6 +174,31 @@ def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, 
             K.zero_groups(ct, sums, counts)
         pnl[t - start] = acc / gross * book if gross > 0.0 else 0.0
     return pnl
+
+
+# one compiled loop per case: the per-member tests on ``neutral`` / ``few`` fold away (1.25 -> 1.05 ms)
+@njit(cache=True)
+def _restricted_few_groups(w, indptr, members, codes, n_groups, returns, book, start, stop, tol_neutral):
+    return _restricted_body(w, indptr, members, codes, n_groups, True, True, returns, book, start, stop, tol_neutral)
+
+
+@njit(cache=True)
+def _restricted_many_groups(w, indptr, members, codes, n_groups, returns, book, start, stop, tol_neutral):
+    return _restricted_body(w, indptr, members, codes, n_groups, True, False, returns, book, start, stop,
+                            tol_neutral)
+
+
+@njit(cache=True)
+def _restricted_plain(w, indptr, members, codes, n_groups, returns, book, start, stop, tol_neutral):
+    return _restricted_body(w, indptr, members, codes, n_groups, False, False, returns, book, start, stop,
+                            tol_neutral)
+
+
+def _restricted_pnl_rows(w, indptr, members, codes, n_groups, neutral, returns, book, start, stop, tol_neutral):
+    """``_restricted_body`` through the compiled loop of its case."""
+    kernel = (_restricted_plain if not neutral else
+              _restricted_few_groups if n_groups <= w.shape[1] else _restricted_many_groups)
+    return kernel(w, indptr, members, codes, n_groups, returns, book, start, stop, tol_neutral)
 
 
 _MEMBERS_CACHE: dict[int, tuple] = {}

@@ -12,8 +12,12 @@ from numba import njit
 COUNT, SUM, MEAN, MAX, MIN, STD, NEUTRALIZE, ZSCORE, SCALE, MEDIAN = range(10)
 
 
-@njit(cache=True)
-def group_stat(x, w, ids, G, mode, fill_nan_members):
+@njit(inline="always")
+def _stat_body(x, w, ids, G, mode, fill_nan_members):
+    """Per (date, group) statistic ``mode`` of the members' non-NaN x (weights ``w`` for SUM / MEAN),
+    broadcast back to the members (NEUTRALIZE / ZSCORE / SCALE: each member's own transform). ``mode`` is a
+    literal in each compiled wrapper, so only the accumulators it reads are kept."""
+    extremes = mode == MAX or mode == MIN or mode == STD or mode == ZSCORE or mode == SCALE
     T, N = x.shape
     out = np.full((T, N), np.nan)
     stamp = np.full(G, -1, np.int64)
@@ -53,10 +57,11 @@ def group_stat(x, w, ids, G, mode, fill_nan_members):
             cnt[gi] += 1
             s1[gi] += ww * v
             sw[gi] += ww
-            if v > mx[gi]:
-                mx[gi] = v
-            if v < mn[gi]:
-                mn[gi] = v
+            if extremes:   # selects, not branches: a new max / min is unpredictable
+                a = mx[gi]
+                mx[gi] = v if v > a else a
+                b = mn[gi]
+                mn[gi] = v if v < b else b
         if m == 0:
             continue
         if mode == STD or mode == ZSCORE:
@@ -124,6 +129,66 @@ def group_stat(x, w, ids, G, mode, fill_nan_members):
             else:
                 out[t, j] = val[gi]
     return out
+
+
+@njit(cache=True)
+def _count(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, COUNT, fill)
+
+
+@njit(cache=True)
+def _sum(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, SUM, fill)
+
+
+@njit(cache=True)
+def _mean(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, MEAN, fill)
+
+
+@njit(cache=True)
+def _max(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, MAX, fill)
+
+
+@njit(cache=True)
+def _min(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, MIN, fill)
+
+
+@njit(cache=True)
+def _std(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, STD, fill)
+
+
+@njit(cache=True)
+def _neutralize(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, NEUTRALIZE, fill)
+
+
+@njit(cache=True)
+def _zscore(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, ZSCORE, fill)
+
+
+@njit(cache=True)
+def _scale(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, SCALE, fill)
+
+
+@njit(cache=True)
+def _median(x, w, ids, G, fill):
+    return _stat_body(x, w, ids, G, MEDIAN, fill)
+
+
+_STAT_KERNELS = (_count, _sum, _mean, _max, _min, _std, _neutralize, _zscore, _scale, _median)
+
+
+def group_stat(x, w, ids, G, mode, fill_nan_members):
+    """(T, N) float64: ``_stat_body`` of C-ordered float64 (T, N) ``x`` and weights ``w``, int64 (T, N) dense
+    group ``ids`` (-1 = none) of G groups, statistic ``mode`` (COUNT .. MEDIAN); ``fill_nan_members``: NaN
+    members get their group's value (nan_handling ON)."""
+    return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members)
 
 
 @njit(cache=True)
