@@ -12,6 +12,7 @@ and limit change, and which creates its SQLite files under a lock too (two proce
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 from contextlib import contextmanager
@@ -51,33 +52,25 @@ def file_lock(directory: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _locked(method):
+    """``method`` of the event log, run under ``file_lock`` of the storage's directory."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with file_lock(self._base_dir):
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class LockedSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` whose pool-slot claims, frees and limit changes run one at a time across
     every process sharing ``base_dir``."""
 
-    def claim_concurrency_slot(self, concurrency_key, run_id, step_key, priority=None):
-        with file_lock(self._base_dir):
-            return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
-
-    def free_concurrency_slots_for_run(self, run_id):
-        with file_lock(self._base_dir):
-            return super().free_concurrency_slots_for_run(run_id)
-
-    def free_concurrency_slot_for_step(self, run_id, step_key):
-        with file_lock(self._base_dir):
-            return super().free_concurrency_slot_for_step(run_id, step_key)
-
-    def initialize_concurrency_limit_to_default(self, concurrency_key):
-        with file_lock(self._base_dir):
-            return super().initialize_concurrency_limit_to_default(concurrency_key)
-
-    def set_concurrency_slots(self, concurrency_key, num):
-        with file_lock(self._base_dir):
-            return super().set_concurrency_slots(concurrency_key, num)
-
-    def delete_concurrency_limit(self, concurrency_key):
-        with file_lock(self._base_dir):
-            return super().delete_concurrency_limit(concurrency_key)
+    claim_concurrency_slot = _locked(SqliteEventLogStorage.claim_concurrency_slot)
+    free_concurrency_slots_for_run = _locked(SqliteEventLogStorage.free_concurrency_slots_for_run)
+    free_concurrency_slot_for_step = _locked(SqliteEventLogStorage.free_concurrency_slot_for_step)
+    initialize_concurrency_limit_to_default = _locked(SqliteEventLogStorage.initialize_concurrency_limit_to_default)
+    set_concurrency_slots = _locked(SqliteEventLogStorage.set_concurrency_slots)
+    delete_concurrency_limit = _locked(SqliteEventLogStorage.delete_concurrency_limit)
 
 
 class AlphaSqliteStorage(DagsterSqliteStorage):
