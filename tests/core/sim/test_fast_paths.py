@@ -359,11 +359,14 @@ def test_factor_spread_quintile_boundaries_exact_for_every_cross_section_size():
     assert np.isfinite(got["spread"]).sum() > 80
 
 
-@pytest.mark.parametrize("grouped", [True, False])
+@pytest.mark.parametrize("grouped", ["few", "many", "none"])
 def test_sub_universe_pnl_equals_restrict_then_daily_pnl(grouped):
     rng = np.random.default_rng(41)
     T, N = 30, 25
-    gi = P.GroupIndex(rng.integers(0, 4, size=(T, N)).astype(float)) if grouped else None
+    ids = rng.integers(0, 4 if grouped == "few" else 60, size=(T, N)).astype(float)   # many: G > N
+    ids[rng.random((T, N)) < 0.05] = np.nan                                          # members without a group
+    gi = None if grouped == "none" else P.GroupIndex(ids)
+    assert gi is None or (gi.n_groups > N) == (grouped == "many")
     raw = rng.normal(size=(T, N))
     raw[rng.random((T, N)) < 0.1] = np.nan
     w, _ = P.weights_from_raw(raw, rng.random((T, N)) < 0.9, gi, 0, 0.1)
