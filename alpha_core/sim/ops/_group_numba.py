@@ -131,57 +131,16 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members):
     return out
 
 
-@njit(cache=True)
-def _count(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, COUNT, fill)
+def _stat_kernel(mode):
+    """The compiled ``_stat_body`` of one statistic: ``mode`` is a closure constant, so it folds away (numba
+    caches each closure value separately)."""
+    @njit(cache=True)
+    def kernel(x, w, ids, G, fill):
+        return _stat_body(x, w, ids, G, mode, fill)
+    return kernel
 
 
-@njit(cache=True)
-def _sum(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, SUM, fill)
-
-
-@njit(cache=True)
-def _mean(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, MEAN, fill)
-
-
-@njit(cache=True)
-def _max(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, MAX, fill)
-
-
-@njit(cache=True)
-def _min(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, MIN, fill)
-
-
-@njit(cache=True)
-def _std(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, STD, fill)
-
-
-@njit(cache=True)
-def _neutralize(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, NEUTRALIZE, fill)
-
-
-@njit(cache=True)
-def _zscore(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, ZSCORE, fill)
-
-
-@njit(cache=True)
-def _scale(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, SCALE, fill)
-
-
-@njit(cache=True)
-def _median(x, w, ids, G, fill):
-    return _stat_body(x, w, ids, G, MEDIAN, fill)
-
-
-_STAT_KERNELS = (_count, _sum, _mean, _max, _min, _std, _neutralize, _zscore, _scale, _median)
+_STAT_KERNELS = tuple(_stat_kernel(mode) for mode in range(MEDIAN + 1))
 
 
 def group_stat(x, w, ids, G, mode, fill_nan_members):
