@@ -22,6 +22,7 @@ Value = Any  # float | np.ndarray (T, N) | str | bool
 
 ELEMENTWISE_CATEGORIES = frozenset({"Arithmetic", "Logical"})
 PASTEURIZED_CATEGORIES = frozenset({"Cross Sectional", "Group"})
+MASK_AWARE_OPS = frozenset({"rank"})  # kernels that take the pasteurization mask as ``exclude`` (no masked copy)
 NAN_HANDLING_GROUP_OPS = frozenset(
     {"group_count", "group_sum", "group_mean", "group_max", "group_min", "group_median", "group_std_dev"})
 WINDOW_PARAMS = ("d", "lookback")
@@ -58,6 +59,7 @@ class _Evaluator:
         if universe_mask is not None and universe_mask.shape != self.shape:
             raise EvaluationError(f"universe mask has shape {universe_mask.shape}, panel is {self.shape}")
         self.universe = universe_mask
+        self._outside: np.ndarray | None = None
         self.pasteurization = pasteurization and universe_mask is not None
         self.nan_handling = nan_handling
         self.variables: dict[str, Value] = {}
@@ -140,6 +142,8 @@ class _Evaluator:
         bound = bind(spec, node.args, [(k.name, k.value) for k in node.kwargs])
         elementwise = spec.category in ELEMENTWISE_CATEGORIES and node.name != "densify"
         masked = self.pasteurization and spec.category in PASTEURIZED_CATEGORIES
+        fused = masked and node.name in MASK_AWARE_OPS and not spec.variadic
+        masked = masked and not fused
         if spec.variadic:
             inputs = [self.value_arg(n, elementwise, masked) for n in bound.inputs]
             options = {p.name: (self.constant(bound.args[p.name], p.kind) if p.name in bound.args else p.default)
@@ -149,6 +153,8 @@ class _Evaluator:
             params = self.params(spec, bound.args, elementwise, masked)
             if node.name in NAN_HANDLING_GROUP_OPS:
                 params["nan_handling"] = self.nan_handling
+            if fused:
+                params["exclude"] = self.outside()
             out = kernel(**params)
             if self.nan_handling and spec.category == "Time Series":
                 out = self.zero_all_nan_windows(out, params)
@@ -187,6 +193,12 @@ class _Evaluator:
                 and u.flags.c_contiguous and value.shape == u.shape):
             return _masked(value, u)
         return np.where(u, value, np.nan)
+
+    def outside(self) -> np.ndarray:
+        """(T, N) bool: True outside the universe mask (computed once per evaluation)."""
+        if self._outside is None:
+            self._outside = ~np.asarray(self.universe, dtype=np.bool_)
+        return self._outside
 
     def zero_all_nan_windows(self, out: np.ndarray, params: dict) -> np.ndarray:
         """NaN handling ON: a time-series window that is entirely NaN gives 0 (SIMULATION.md §1)."""

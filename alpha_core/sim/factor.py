@@ -150,7 +150,7 @@ def _factor_kernel(x, y, kx, bits, oy, tptr, tlo, thi, ny, ry_members, n_members
     T, N = x.shape
     valid = np.zeros(N, dtype=np.bool_)
     ox = np.empty(N, dtype=np.int64)
-    dup = np.empty(N, dtype=np.int64)
+    dup = np.empty(N + 1, dtype=np.int64)
     ties = np.empty((N, 2), dtype=np.int64)
     ic = np.full(T, np.nan)
     ric = np.full(T, np.nan)

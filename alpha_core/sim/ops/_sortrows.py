@@ -138,8 +138,8 @@ def _keys_nan(x, lo, hi, bits, exclude, use_exclude):
 
 
 @njit(cache=True)
-def _keys_nonfinite(x, lo, hi, bits):
-    return _keys_body(x, lo, hi, bits, NONFINITE_OUT, _NO_EXCLUDE, False, x)
+def _keys_nonfinite(x, lo, hi, bits, exclude, use_exclude):
+    return _keys_body(x, lo, hi, bits, NONFINITE_OUT, exclude, use_exclude, x)
 
 
 @njit(cache=True)
@@ -151,10 +151,10 @@ def _keys(x, lo, hi, bits, mode, exclude, use_exclude, y):
     """``_keys_body`` through the compiled loop of ``mode``."""
     if mode == NAN_OUT:
         return _keys_nan(x, lo, hi, bits, exclude, use_exclude)
-    if use_exclude:
-        raise ValueError("exclude is only supported with NAN_OUT keys")
     if mode == NONFINITE_OUT:
-        return _keys_nonfinite(x, lo, hi, bits)
+        return _keys_nonfinite(x, lo, hi, bits, exclude, use_exclude)
+    if use_exclude:
+        raise ValueError("exclude is not supported with JOINT_OUT keys")
     return _keys_joint(x, lo, hi, bits, y)
 
 
@@ -243,10 +243,10 @@ def average_positions(xt, kt, n, bits, div, out, order, dup, ties):
     each of the n kept columns c (ties share the mean of their positions, (first + last) * 0.5 / div).
 
     Every key first gets its own position (branch-free), noting the positions whose high bits repeat the
-    previous key's; each such run is then re-ordered exactly on the true values ``xt`` (one pass when it
-    is a single exact tie) and its ties averaged. ``order``/``dup`` are (N,) int64 scratch; the tie groups
-    (two or more members) are written to ``ties`` (N, 2) int64 as first / last position, and their number
-    is returned."""
+    previous key's; each such run is then re-ordered exactly on the true values ``xt`` (branch-free for a
+    run of two, the most common; one pass when it is a single exact tie; ``sort_run`` otherwise) and its
+    ties averaged. ``order``/``dup`` are (N,) / (N + 1,) int64 scratch; the tie groups (two or more members)
+    are written to ``ties`` (N, 2) int64 as first / last position, and their number is returned."""
     mask = (1 << bits) - 1
     nd = 0
     prev = -1
@@ -259,12 +259,24 @@ def average_positions(xt, kt, n, bits, div, out, order, dup, ties):
         dup[nd] = i
         nd += h == prev
         prev = h
+    dup[nd] = -1
     nt = 0
     a = 0
     while a < nd:
         i = dup[a] - 1
         k = dup[a] + 1
         a += 1
+        if dup[a] != k:   # a run of two
+            c0 = order[i]
+            c1 = order[i + 1]
+            sw = xt[c0] > xt[c1]
+            eq = xt[c0] == xt[c1]
+            out[c0] = ((i + i) + 2 * sw + eq) * 0.5 / div
+            out[c1] = ((i + i + 2) - 2 * sw - eq) * 0.5 / div
+            ties[nt, 0] = i
+            ties[nt, 1] = i + 1
+            nt += eq
+            continue
         while a < nd and dup[a] == k:
             k += 1
             a += 1
@@ -299,7 +311,7 @@ def _rank_kernel(x, packed, bits):
     T, N = x.shape
     out = np.empty((T, N))
     order = np.empty(N, np.int64)
-    dup = np.empty(N, np.int64)
+    dup = np.empty(N + 1, np.int64)
     ties = np.empty((N, 2), np.int64)
     mask = (1 << bits) - 1
     for t in range(T):
@@ -318,14 +330,17 @@ def _rank_kernel(x, packed, bits):
     return out
 
 
-def rank_rows(x: np.ndarray) -> np.ndarray:
+def rank_rows(x: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
     """Per-row rank of the finite values: 0-based ascending position with average ties / (n - 1), one
-    finite value -> 0.5; NaN and +-inf entries -> NaN. ``x``: (T, N) float64, not modified. Returns a new
-    (T, N) float64 array (FASTEXPR.md §7.4 ``rank``)."""
+    finite value -> 0.5; NaN and +-inf entries -> NaN. ``x``: (T, N) float64, not modified; ``exclude``:
+    optional (T, N) bool, True entries are left out as if NaN (pasteurization without a masked copy of x).
+    Returns a new (T, N) float64 array (FASTEXPR.md §7.4 ``rank``)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     T, N = x.shape
+    if exclude is not None and np.shape(exclude) != (T, N):
+        raise ValueError(f"exclude has shape {np.shape(exclude)}, x has {x.shape}")
     bits = _index_bits(N)
-    return _rank_kernel(x, _packed(x, bits, NONFINITE_OUT), bits)
+    return _rank_kernel(x, _packed(x, bits, NONFINITE_OUT, exclude), bits)
 
 
 def sorted_keys_joint(x: np.ndarray, y: np.ndarray, bound: np.ndarray | None = None) -> tuple[np.ndarray, int]:

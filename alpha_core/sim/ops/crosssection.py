@@ -25,11 +25,13 @@ def _rank(x: np.ndarray) -> np.ndarray:
     return rank_rows(x)
 
 
-def rank(x: Any, rate: float = 2.0) -> np.ndarray:
+def rank(x: Any, rate: float = 2.0, exclude: np.ndarray | None = None) -> np.ndarray:
     """0-based ascending position with average ties / (n - 1) per row, in [0, 1]; one valid value
-    -> 0.5; NaN stays NaN. ``rate`` is accepted and ignored (exact sort)."""
+    -> 0.5; NaN stays NaN. ``rate`` is accepted and ignored (exact sort). ``exclude``: optional (T, N) bool
+    of entries left out as if NaN (the evaluator passes the pasteurization mask here instead of a masked
+    copy of x)."""
     number("rank", "rate", rate)
-    return _rank(matrix("rank", "x", x))  # no copy: +-inf are left out like NaN
+    return rank_rows(matrix("rank", "x", x), exclude)  # no copy: +-inf are left out like NaN
 
 
 @njit(cache=True)

@@ -89,6 +89,23 @@ def test_pasteurization_masks_cross_sectional_inputs_only_when_on():
                                [1, NAN, 3, 4])
 
 
+def test_rank_takes_the_pasteurization_mask_instead_of_a_masked_copy(monkeypatch):
+    """rank() gets the universe as ``exclude`` (no masked copy of its input): the same values as ranking the
+    masked input, for a shared sub-expression too (zscore beside it still gets the masked copy)."""
+    rng = np.random.default_rng(31)
+    close = np.round(rng.normal(10, 2, size=(30, 40)), 2)
+    close[rng.random(close.shape) < 0.1] = NAN
+    close[3, 4], close[5, 6] = np.inf, -np.inf
+    p = tiny_panel(close=close, open=np.round(rng.normal(10, 2, size=(30, 40)), 2))
+    universe = rng.random(close.shape) < 0.7
+    texts = ["rank(close - open)", "rank(close - open) + zscore(close - open)", "rank(-rank(close))"]
+    fused = [run(t, p, universe_mask=universe) for t in texts]
+    monkeypatch.setattr(ev, "MASK_AWARE_OPS", frozenset())
+    for text, got in zip(texts, fused):
+        np.testing.assert_array_equal(got, run(text, p, universe_mask=universe), err_msg=text)
+    assert np.isnan(fused[0][~universe]).all()
+
+
 def test_nan_handling_on_gives_zero_for_an_all_nan_window():
     p = tiny_panel(close=col([1, NAN, NAN, 4]))
     off = run("ts_mean(close, 2)", p)

@@ -70,6 +70,26 @@ def test_rank_rows_matches_average_tie_ranks_exactly():
     np.testing.assert_array_equal(x, before)                   # input untouched
 
 
+def test_rank_rows_orders_runs_of_two_exactly():
+    # 0.1 + 0.2 = 0.30000000000000004 shares its packed image with 0.3 but sorts after it (the key puts column 0
+    # first: the pair must swap); the two 1.0 are an exact tie of two (mean position)
+    x = np.array([[0.1 + 0.2, 0.3, 5.0, -5.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(rank_rows(x), [[2 / 5, 1 / 5, 5 / 5, 0.0, 3.5 / 5, 3.5 / 5]])
+    np.testing.assert_array_equal(rank_rows(x), _reference_rank(x))
+
+
+def test_rank_rows_exclude_equals_ranking_a_masked_copy():
+    rng = np.random.default_rng(29)
+    x = _tricky(rng, (40, 150))
+    exclude = rng.random(x.shape) < 0.3
+    exclude[0] = True                                          # nothing left: all NaN
+    got = rank_rows(x, exclude)
+    np.testing.assert_array_equal(got, _reference_rank(np.where(exclude, np.nan, x)))
+    assert np.isnan(got[exclude]).all()
+    with pytest.raises(ValueError, match="exclude has shape"):
+        rank_rows(x, exclude[:, :3])
+
+
 def test_rank_and_order_stay_exact_when_an_outlier_squeezes_the_packed_image():
     # one value 1e300 makes every other value of its row share the lowest packed image: the whole row is one
     # run that sort_run must order exactly (argsort for long runs, not a quadratic insertion sort)
