@@ -113,87 +113,46 @@ def _max_abs(row):
     return out.view(np.float64)[0]
 
 
-@njit(inline="always")
-def _demeaned(v, c, means, lim, few):
-    """One member of ``demean``'s neutral pass: v - its group mean (0.0 within ``lim``), NaN without a group or
-    value. ``few``: the means of all groups are in ``means``; else they are computed from ``sums``/``counts``
-    (passed as ``means`` = (sums, counts))."""
-    ok = (c >= 0) & (v == v)
-    if few:
-        r = v - means[max(c, 0)]
-    else:
-        sums, counts = means
-        r = v - sums[c] / counts[c] if ok else 0.0
-    r = 0.0 if abs(r) <= lim else r
-    return r if ok else np.nan
-
-
-@njit(inline="always")
-def _gross_term(r):
-    return abs(r) if r == r else 0.0
-
-
 @njit(cache=True)
 def demean(src, codes, sums, counts, means, tol, row_max, neutral, dst):
     """Pass 2 of ``neutralize_row`` (``sums``/``counts``/``row_max`` already accumulated over ``src``, then
     reset here) or a plain copy when not ``neutral``; ``dst`` may be ``src``. Returns gross: sum |dst| over
-    the non-NaN values, in four interleaved partial sums (columns i mod 4, then (s0 + s1) + (s2 + s3)): a
-    fixed order, so the weights do not depend on the compiler, and no chain of dependent additions."""
+    the non-NaN values, left to right. This sum stays in column order: the weights are exactly those of the
+    step-by-step reference, so their ties (which rank IC sees) do not depend on SIMD lanes."""
     N = src.shape[0]
-    g0 = g1 = g2 = g3 = 0.0
-    N4 = N - N % 4
+    gross = 0.0
     if neutral:
         G = sums.shape[0]
         lim = tol * row_max
-        few = G <= N
-        if few:
+        if G <= N:
             for g in range(G):
                 if counts[g] > 0:
                     means[g] = sums[g] / counts[g]   # the value neutralize_row divides per member
-            for i in range(0, N4, 4):   # branch-free
-                r0 = _demeaned(src[i], codes[i], means, lim, True)
-                r1 = _demeaned(src[i + 1], codes[i + 1], means, lim, True)
-                r2 = _demeaned(src[i + 2], codes[i + 2], means, lim, True)
-                r3 = _demeaned(src[i + 3], codes[i + 3], means, lim, True)
-                dst[i], dst[i + 1], dst[i + 2], dst[i + 3] = r0, r1, r2, r3
-                g0 += _gross_term(r0)
-                g1 += _gross_term(r1)
-                g2 += _gross_term(r2)
-                g3 += _gross_term(r3)
-            for i in range(N4, N):
-                r = _demeaned(src[i], codes[i], means, lim, True)
+            for i in range(N):   # branch-free
+                c, v = codes[i], src[i]
+                r = v - means[max(c, 0)]
+                r = 0.0 if abs(r) <= lim else r
+                r = r if (c >= 0) & (v == v) else np.nan
                 dst[i] = r
-                g0 += _gross_term(r)
+                gross += abs(r) if r == r else 0.0
         else:
-            sc = (sums, counts)
-            for i in range(0, N4, 4):
-                r0 = _demeaned(src[i], codes[i], sc, lim, False)
-                r1 = _demeaned(src[i + 1], codes[i + 1], sc, lim, False)
-                r2 = _demeaned(src[i + 2], codes[i + 2], sc, lim, False)
-                r3 = _demeaned(src[i + 3], codes[i + 3], sc, lim, False)
-                dst[i], dst[i + 1], dst[i + 2], dst[i + 3] = r0, r1, r2, r3
-                g0 += _gross_term(r0)
-                g1 += _gross_term(r1)
-                g2 += _gross_term(r2)
-                g3 += _gross_term(r3)
-            for i in range(N4, N):
-                r = _demeaned(src[i], codes[i], sc, lim, False)
-                dst[i] = r
-                g0 += _gross_term(r)
+            for i in range(N):
+                c, v = codes[i], src[i]
+                if c >= 0 and v == v:
+                    r = v - sums[c] / counts[c]
+                    if abs(r) <= lim:
+                        r = 0.0
+                    dst[i] = r
+                    gross += abs(r) if r == r else 0.0
+                else:
+                    dst[i] = np.nan
         zero_groups(codes, sums, counts)
     else:
-        for i in range(0, N4, 4):
-            v0, v1, v2, v3 = src[i], src[i + 1], src[i + 2], src[i + 3]
-            dst[i], dst[i + 1], dst[i + 2], dst[i + 3] = v0, v1, v2, v3
-            g0 += _gross_term(v0)
-            g1 += _gross_term(v1)
-            g2 += _gross_term(v2)
-            g3 += _gross_term(v3)
-        for i in range(N4, N):
+        for i in range(N):
             v = src[i]
             dst[i] = v
-            g0 += _gross_term(v)
-    return (g0 + g1) + (g2 + g3)
+            gross += abs(v) if v == v else 0.0
+    return gross
 
 
 @njit(cache=True)
