@@ -94,3 +94,23 @@ def test_densify_per_date_and_cartesian_product():
     assert len(set(out[0, :4])) == 4
     same = call("group_cartesian_product", row(1, 1), row(2, 2))
     assert same[0, 0] == same[0, 1]
+
+
+def test_dense_ids_of_a_read_only_group_field_are_computed_once_per_array():
+    """A panel's group field is read-only: its dense ids are cached by identity (the same array back), equal
+    to a fresh computation; a writeable (computed) group array is never cached."""
+    from alpha_core.sim.ops import group as G
+
+    ids_src = np.array([[3.0, 1.0, np.nan, 3.0], [1.0, 1.0, 2.0, np.nan]])
+    field = ids_src.copy()
+    field.flags.writeable = False
+    first, n1 = G.dense_ids("group_mean", "group", field)
+    again, n2 = G.dense_ids("group_mean", "group", field)
+    assert again is first and n1 == n2 == 4
+    fresh, n3 = G.dense_ids("group_mean", "group", ids_src)
+    np.testing.assert_array_equal(fresh, first)
+    assert n3 == n1 and G.dense_ids("group_mean", "group", ids_src)[0] is not fresh
+    # another field gets its own ids
+    other = np.array([[0.0, 0.0, 5.0, 5.0], [5.0, 0.0, 0.0, 5.0]])
+    other.flags.writeable = False
+    np.testing.assert_array_equal(G.dense_ids("group_mean", "group", other)[0], other.astype(np.int64))
