@@ -34,6 +34,24 @@ def finite(a: Any) -> np.ndarray:
     return a
 
 
+def finite_input(a: Any) -> np.ndarray:
+    """``a`` as C-contiguous float64 with ``+-inf`` as NaN for a kernel that only reads it: ``a`` itself (no
+    copy) when it is writeable and holds no ``+-inf``, else a cleaned copy (a read-only array, e.g. a panel
+    field, is copied so that the numba kernels see one array type); the caller's array is never modified."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if not a.flags.writeable or (a.size and _count_inf(a.reshape(-1))):
+        return finite(np.array(a, order="C"))
+    return a
+
+
+@njit(cache=True)
+def _count_inf(flat):
+    n_inf = 0
+    for i in range(flat.shape[0]):
+        n_inf += abs(flat[i]) == np.inf
+    return n_inf
+
+
 @njit(cache=True)
 def _inf_to_nan(flat):
     # read-only vectorisable scan first: inf is rare, so the write pass usually never runs

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _group_numba as gn
-from ._common import KernelArgumentError, finite, flag, matrix, number, same_shape, window
+from ._common import KernelArgumentError, finite, finite_input, flag, matrix, number, same_shape, window
 from ._sortrows import row_order
 
 _FAST_MAX_ID = 1 << 16
@@ -58,8 +58,19 @@ def _dense_ids(a: np.ndarray) -> tuple[np.ndarray, int]:
     return ids, len(uniq)
 
 
+_ONES: list[np.ndarray] = []
+
+
+def _ones(shape) -> np.ndarray:
+    """A (T, N) array of 1.0 (the weights of an unweighted group statistic), kept for the last shape asked;
+    the kernels only read it."""
+    if not _ONES or _ONES[0].shape != tuple(shape):
+        _ONES[:] = [np.ones(shape)]
+    return _ONES[0]
+
+
 def _xg(op: str, x: Any, group: Any) -> tuple[np.ndarray, np.ndarray, int]:
-    xa = finite(np.array(matrix(op, "x", x), dtype=np.float64, order="C"))
+    xa = finite_input(matrix(op, "x", x))   # the group kernels only read x
     ids, G = dense_ids(op, "group", group)
     same_shape(op, x=xa, group=ids)
     return xa, ids, G
@@ -68,7 +79,7 @@ def _xg(op: str, x: Any, group: Any) -> tuple[np.ndarray, np.ndarray, int]:
 def _stat(op: str, mode: int, x: Any, group: Any, nan_handling: bool, weight: Any = None) -> np.ndarray:
     xa, ids, G = _xg(op, x, group)
     if weight is None:
-        w = np.ones_like(xa)
+        w = _ones(xa.shape)
     else:
         w = finite(np.array(np.broadcast_to(np.asarray(weight, dtype=np.float64), xa.shape), order="C"))
     fill = flag(op, "nan_handling", nan_handling)

@@ -114,3 +114,24 @@ def test_dense_ids_of_a_read_only_group_field_are_computed_once_per_array():
     other = np.array([[0.0, 0.0, 5.0, 5.0], [5.0, 0.0, 0.0, 5.0]])
     other.flags.writeable = False
     np.testing.assert_array_equal(G.dense_ids("group_mean", "group", other)[0], other.astype(np.int64))
+
+
+def test_group_operators_read_x_in_place_and_never_modify_it():
+    """finite_input: a clean writeable x is passed as is, one with +-inf (or read-only) as a cleaned copy; the
+    group statistic treats +-inf as NaN and the caller's array is unchanged."""
+    from alpha_core.sim.ops._common import finite_input
+    from alpha_core.sim.ops.group import group_mean
+
+    clean = np.array([[1.0, 2.0, np.nan, 4.0]])
+    assert finite_input(clean) is clean
+    frozen = clean.copy()
+    frozen.flags.writeable = False
+    assert finite_input(frozen) is not frozen and finite_input(frozen).flags.writeable
+    x = np.array([[1.0, np.inf, 3.0, -np.inf]])
+    before = x.copy()
+    cleaned = finite_input(x)
+    assert cleaned is not x
+    np.testing.assert_array_equal(cleaned, [[1.0, np.nan, 3.0, np.nan]])
+    got = group_mean(x, 1.0, np.array([[0.0, 0.0, 0.0, 1.0]]))
+    np.testing.assert_array_equal(got, [[2.0, np.nan, 2.0, np.nan]])
+    np.testing.assert_array_equal(x, before)
