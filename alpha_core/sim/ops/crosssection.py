@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._common import NAN, choice, finite, flag, matrix, number, same_shape
+from ._common import NAN, choice, finite, finite_input, flag, matrix, number, same_shape
 from ._sortrows import rank_rows
 from .timeseries import _inverse_cdf
 
 
 def _x(op: str, x: Any) -> np.ndarray:
-    return finite(np.array(matrix(op, "x", x), dtype=np.float64, order="C"))
+    """x as C-contiguous float64 with +-inf as NaN, without a copy when it can be read in place (the kernels
+    below only read it)."""
+    return finite_input(matrix(op, "x", x))
 
 
 def _rank(x: np.ndarray) -> np.ndarray:

@@ -67,3 +67,18 @@ def test_vector_neut():
     # over valid pairs: sum xy = 4, sum yy = 2 -> x - 2y
     eq(call("vector_neut", x, y), row(-1, 2, 1, nan))
     assert np.isnan(call("vector_neut", x, row(0, 0, 0, 0))).all()
+
+
+def test_cross_sectional_operators_leave_their_input_unchanged():
+    """The kernels read x in place when it holds no +-inf (no copy) and clean a copy otherwise: either way
+    the caller's array, which may be a memoized sub-expression, is never modified."""
+    from alpha_core.sim.ops import crosssection as cs
+
+    rng = np.random.default_rng(41)
+    for x in (rng.normal(size=(6, 9)), np.where(rng.random((6, 9)) < 0.2, np.inf, rng.normal(size=(6, 9)))):
+        x[1, 2] = np.nan
+        before = x.copy()
+        for op in (cs.zscore, cs.scale, cs.scale_down, cs.winsorize, cs.normalize, cs.quantile):
+            out = op(x)
+            assert np.isfinite(out[np.isfinite(x)]).all() and np.isnan(out[~np.isfinite(x)]).all(), op.__name__
+        np.testing.assert_array_equal(x, before)
