@@ -226,7 +226,8 @@ def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | Grou
                      start: int, stop: int, book: float = BOOK) -> np.ndarray:
     """Daily PnL (USD, (stop - start,) float64) of the §6 sub-universe weights ``portfolio.restrict(w, mask,
     groups)`` on rows ``start:stop`` only, i.e. ``metrics.daily_series(restrict(...), returns).pnl[start:stop]``
-    bit for bit, without the (T, N) temporaries. ``w``, ``returns``: (T, N) float64; ``mask``: (T, N) bool.
+    up to the last bits (PnL = book x sum of demeaned value x return / gross), without the (T, N)
+    temporaries. ``w``, ``returns``: (T, N) float64; ``mask``: (T, N) bool.
     Raises ``ValueError`` on shape mismatches or rows outside ``0..T``."""
     w = np.asarray(w, dtype=np.float64)
     returns = np.asarray(returns, dtype=np.float64)
@@ -313,7 +314,7 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
                                 "LOW_SUB_UNIVERSE_SHARPE is PENDING"))
     elif is_m["startDate"] is not None:
         start = int(np.searchsorted(dates, np.datetime64(is_m["startDate"], "D")))
-        # only the IS metric days are needed: PnL fused into the restrict pass (bit-identical)
+        # only the IS metric days are needed: PnL fused into the restrict pass (last bits only)
         sub_pnl = sub_universe_pnl(w, panel_universe(panel, sub_name), gi, returns, start, is_sl.stop)
         sub_sharpe = M.sharpe_ratio(sub_pnl)
         if sub_sharpe is None:
