@@ -44,8 +44,9 @@ def finite_input(a: Any) -> np.ndarray:
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _count_inf(flat):
+    """Number of +-inf in (n,) float64 ``flat``: a read-only scan that vectorises."""
     n_inf = 0
     for i in range(flat.shape[0]):
         n_inf += abs(flat[i]) == np.inf
@@ -54,11 +55,8 @@ def _count_inf(flat):
 
 @njit(cache=True)
 def _inf_to_nan(flat):
-    # read-only vectorisable scan first: inf is rare, so the write pass usually never runs
-    n_inf = 0
-    for i in range(flat.shape[0]):
-        n_inf += abs(flat[i]) == np.inf
-    if n_inf:
+    # read-only scan first: inf is rare, so the write pass usually never runs
+    if _count_inf(flat):
         for i in range(flat.shape[0]):
             if abs(flat[i]) == np.inf:
                 flat[i] = np.nan
