@@ -22,11 +22,6 @@ def _x(op: str, x: Any) -> np.ndarray:
     return finite_input(matrix(op, "x", x))
 
 
-def _rank(x: np.ndarray) -> np.ndarray:
-    """Row ranks of the finite values (NaN and +-inf -> NaN); ``x`` is not modified."""
-    return rank_rows(x)
-
-
 def rank(x: Any, rate: float = 2.0, exclude: np.ndarray | None = None) -> np.ndarray:
     """0-based ascending position with average ties / (n - 1) per row, in [0, 1]; one valid value
     -> 0.5; NaN stays NaN. ``rate`` is accepted and ignored (exact sort). ``exclude``: optional (T, N) bool
@@ -139,7 +134,7 @@ def quantile(x: Any, driver: str = "gaussian", sigma: float = 1.0) -> np.ndarray
     x = _x("quantile", x)
     drv = choice("quantile", "driver", driver, ("gaussian", "uniform", "cauchy"))
     sg = number("quantile", "sigma", sigma)
-    r = _rank(x)
+    r = rank_rows(x)
     n = np.sum(~np.isnan(x), axis=1, keepdims=True).astype(np.float64)
     with np.errstate(all="ignore"):
         r2 = 1.0 / n + r * (1.0 - 2.0 / n)
