@@ -7,6 +7,7 @@ a renamed package next to the working tree's, and for each benchmark alpha alter
 
     python bench/compare_revisions.py HEAD~3           # working tree vs HEAD~3
     python bench/compare_revisions.py 90318f6 --repeat 5
+    python bench/compare_revisions.py HEAD --per-alpha    # and each alpha's pair, sorted by ratio
 
 Prints the median and total of lint + evaluation + simulation per alpha for both, and their ratio. Both
 sides read the same real panel (``ALPHA_DATA_DIR`` or ``../shared/data/sp500``). The other revision's numba
@@ -51,6 +52,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("rev", help="git revision to compare the working tree with (e.g. HEAD~1, a commit hash)")
     ap.add_argument("--repeat", type=int, default=3, help="timed calls per alpha and side, best kept")
+    ap.add_argument("--per-alpha", action="store_true", help="also print each alpha's two times, by ratio")
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -84,6 +86,9 @@ def main(argv=None) -> int:
             theirs.append(min(a) * 1e3)
             ours.append(min(b) * 1e3)
     med_ref, med_new = statistics.median(theirs), statistics.median(ours)
+    if args.per_alpha:
+        for ref_ms, new_ms, case in sorted(zip(theirs, ours, CASES), key=lambda r: r[1] / r[0]):
+            print(f"{ref_ms:7.2f} {new_ms:7.2f}  x{new_ms / ref_ms:.3f}  {case.expr[:70]}")
     print(f"{len(CASES)} alphas, best of {args.repeat}, interleaved on one core")
     print(f"  {args.rev:>12}: median {med_ref:6.2f} ms, total {sum(theirs) / 1e3:6.2f} s")
     print(f"  {'working tree':>12}: median {med_new:6.2f} ms, total {sum(ours) / 1e3:6.2f} s")

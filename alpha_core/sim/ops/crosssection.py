@@ -5,13 +5,12 @@ outputs are new ``(T, N)`` float64 arrays, NaN where the input is NaN, ``+-inf``
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
-from numba import njit
 
-from ._common import NAN, choice, finite, finite_input, flag, matrix, number, same_shape
+from . import _cs_numba as csn
+from ._common import NAN, KernelArgumentError, choice, finite, finite_input, flag, matrix, number, same_shape
 from ._sortrows import rank_rows
 from .timeseries import _inverse_cdf
 
@@ -31,111 +30,65 @@ def rank(x: Any, rate: float = 2.0, exclude: np.ndarray | None = None) -> np.nda
     return rank_rows(matrix("rank", "x", x), exclude)  # no copy: +-inf are left out like NaN
 
 
-@njit(cache=True)
-def _row_moments(x):
-    T, N = x.shape
-    mean = np.full((T, 1), np.nan)
-    std = np.full((T, 1), np.nan)
-    for t in range(T):
-        n = 0
-        s = 0.0
-        lo = np.inf
-        hi = -np.inf
-        for j in range(N):
-            v = x[t, j]
-            if v == v:
-                n += 1
-                s += v
-                lo = min(lo, v)
-                hi = max(hi, v)
-        if n == 0:
-            continue
-        m = s / n
-        q = 0.0
-        for j in range(N):
-            v = x[t, j]
-            if v == v:
-                q += (v - m) * (v - m)
-        mean[t, 0] = m
-        std[t, 0] = 0.0 if lo == hi else np.sqrt(q / n)
-    return mean, std
+def _xe(op: str, x: Any, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """x as C-contiguous float64 (read in place: the kernels only read it and leave +-inf out like NaN) and the
+    ``exclude`` argument of the ``_cs_numba`` kernels."""
+    a = np.ascontiguousarray(matrix(op, "x", x), dtype=np.float64)
+    if exclude is None:
+        return a, np.zeros((1, a.shape[1]), np.uint8), False
+    if np.shape(exclude) != a.shape:
+        raise KernelArgumentError(f"{op}: exclude has shape {np.shape(exclude)}, x has {a.shape}")
+    return a, np.ascontiguousarray(exclude, dtype=np.bool_).view(np.uint8), True
 
 
-def _row_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row mean and population std (two-pass), std exactly 0 for a constant row; (T, 1) each."""
-    return _row_moments(x)
+def zscore(x: Any, exclude: np.ndarray | None = None) -> np.ndarray:
+    """(x - mean) / std per row, ddof 0; std 0 -> NaN. ``exclude`` (here and below): optional (T, N) bool of
+    entries left out as if NaN (the evaluator's pasteurization, without a masked copy of x)."""
+    return csn.zscore_rows(*_xe("zscore", x, exclude))
 
 
-def zscore(x: Any) -> np.ndarray:
-    """(x - mean) / std per row, ddof 0; std 0 -> NaN."""
-    x = _x("zscore", x)
-    mean, std = _row_stats(x)
-    with np.errstate(all="ignore"):
-        return finite(np.where(std > 0, (x - mean) / std, NAN))
-
-
-def normalize(x: Any, useStd: bool = False, limit: float = 0.0) -> np.ndarray:
+def normalize(x: Any, useStd: bool = False, limit: float = 0.0, exclude: np.ndarray | None = None) -> np.ndarray:
     """x - row mean; divided by the row std (ddof 0; std 0 -> NaN) if ``useStd``; clipped to
     +-limit if limit > 0."""
-    x = _x("normalize", x)
     use = flag("normalize", "useStd", useStd)
     lim = number("normalize", "limit", limit)
-    mean, std = _row_stats(x)
-    out = x - mean
-    if use:
-        with np.errstate(all="ignore"):
-            out = np.where(std > 0, out / std, NAN)
-    if lim > 0:
-        out = np.clip(out, -lim, lim)
-    return finite(out)
+    a, e, use_e = _xe("normalize", x, exclude)
+    return csn.normalize_rows(a, use, lim, e, use_e)
 
 
-def scale(x: Any, scale: float = 1.0, longscale: float = 1.0, shortscale: float = 1.0) -> np.ndarray:
+def scale(x: Any, scale: float = 1.0, longscale: float = 1.0, shortscale: float = 1.0,
+          exclude: np.ndarray | None = None) -> np.ndarray:
     """x * scale / sum|x| per row (sum 0 -> NaN); if longscale or shortscale != 1, positives are
     scaled to sum ``longscale`` and negatives to sum |.| ``shortscale`` (``scale`` ignored)."""
-    x = _x("scale", x)
     s = number("scale", "scale", scale)
     ls = number("scale", "longscale", longscale)
     ss = number("scale", "shortscale", shortscale)
-    with np.errstate(all="ignore"):
-        if ls != 1.0 or ss != 1.0:
-            pos = np.nansum(np.where(x > 0, x, 0.0), axis=1, keepdims=True)
-            neg = np.nansum(np.where(x < 0, -x, 0.0), axis=1, keepdims=True)
-            out = np.where(x > 0, x * ls / pos, np.where(x < 0, x * ss / neg, x))
-        else:
-            tot = np.nansum(np.abs(x), axis=1, keepdims=True)
-            out = np.where(tot > 0, x * s / tot, NAN)
-    return finite(out)
+    a, e, use_e = _xe("scale", x, exclude)
+    return csn.scale_rows(a, s, ls, ss, e, use_e)
 
 
-def scale_down(x: Any, constant: float = 0.0) -> np.ndarray:
+def scale_down(x: Any, constant: float = 0.0, exclude: np.ndarray | None = None) -> np.ndarray:
     """(x - row min) / (row max - row min) - constant; max == min -> NaN."""
-    x = _x("scale_down", x)
     c = number("scale_down", "constant", constant)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo = np.nanmin(x, axis=1, keepdims=True)
-        hi = np.nanmax(x, axis=1, keepdims=True)
-        out = np.where(hi > lo, (x - lo) / (hi - lo), NAN) - c
-    return finite(out)
+    a, e, use_e = _xe("scale_down", x, exclude)
+    return csn.scale_down_rows(a, c, e, use_e)
 
 
-def winsorize(x: Any, std: float = 4.0) -> np.ndarray:
-    """Clip each row to mean +- std * stdev (ddof 0), one pass."""
-    x = _x("winsorize", x)
+def winsorize(x: Any, std: float = 4.0, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Clip each row to mean +- std * stdev (ddof 0)."""
     k = number("winsorize", "std", std)
-    mean, sd = _row_stats(x)
-    return finite(np.clip(x, mean - k * sd, mean + k * sd))
+    a, e, use_e = _xe("winsorize", x, exclude)
+    return csn.winsorize_rows(a, k, e, use_e)
 
 
-def quantile(x: Any, driver: str = "gaussian", sigma: float = 1.0) -> np.ndarray:
+def quantile(x: Any, driver: str = "gaussian", sigma: float = 1.0, exclude: np.ndarray | None = None) -> np.ndarray:
     """r = rank(x); r2 = 1/N + r (1 - 2/N) (N = valid count of the row); gaussian: Phi^-1(r2) sigma,
     uniform: r2 sigma, cauchy: tan(pi (r2 - 0.5)) sigma."""
-    x = _x("quantile", x)
     drv = choice("quantile", "driver", driver, ("gaussian", "uniform", "cauchy"))
     sg = number("quantile", "sigma", sigma)
-    r = rank_rows(x)
-    n = np.sum(~np.isnan(x), axis=1, keepdims=True).astype(np.float64)
+    a, _, use_e = _xe("quantile", x, exclude)
+    r = rank_rows(a, exclude if use_e else None)   # NaN exactly where an entry does not take part
+    n = np.sum(~np.isnan(r), axis=1, keepdims=True).astype(np.float64)
     with np.errstate(all="ignore"):
         r2 = 1.0 / n + r * (1.0 - 2.0 / n)
     return finite(_inverse_cdf(r2, drv, sg))

@@ -89,21 +89,28 @@ def test_pasteurization_masks_cross_sectional_inputs_only_when_on():
                                [1, NAN, 3, 4])
 
 
-def test_rank_takes_the_pasteurization_mask_instead_of_a_masked_copy(monkeypatch):
-    """rank() gets the universe as ``exclude`` (no masked copy of its input): the same values as ranking the
-    masked input, for a shared sub-expression too (zscore beside it still gets the masked copy)."""
+def test_mask_aware_operators_take_the_pasteurization_mask_instead_of_a_masked_copy(monkeypatch):
+    """rank, quantile, zscore, normalize, winsorize, scale and scale_down get the universe as ``exclude`` (no
+    masked copy of their input): the same values as on the masked input, for a shared sub-expression too
+    (group_zscore beside it still gets the masked copy)."""
     rng = np.random.default_rng(31)
     close = np.round(rng.normal(10, 2, size=(30, 40)), 2)
     close[rng.random(close.shape) < 0.1] = NAN
     close[3, 4], close[5, 6] = np.inf, -np.inf
+    close[7] = 3.0                                             # a constant row
     p = tiny_panel(close=close, open=np.round(rng.normal(10, 2, size=(30, 40)), 2))
     universe = rng.random(close.shape) < 0.7
-    texts = ["rank(close - open)", "rank(close - open) + zscore(close - open)", "rank(-rank(close))"]
+    texts = ["rank(close - open)", "rank(close - open) + group_zscore(close - open, 1)", "rank(-rank(close))",
+             "quantile(close)", "zscore(close)", "normalize(close, useStd=true, limit=1.5)", "normalize(close)",
+             "winsorize(close, std=1)", "scale(close - open)", "scale(close - open, longscale=2, shortscale=3)",
+             "scale_down(close, constant=0.5)", "zscore(close - open) * rank(close - open)"]
+    assert ev.MASK_AWARE_OPS == {"rank", "quantile", "zscore", "normalize", "winsorize", "scale", "scale_down"}
     fused = [run(t, p, universe_mask=universe) for t in texts]
     monkeypatch.setattr(ev, "MASK_AWARE_OPS", frozenset())
     for text, got in zip(texts, fused):
         np.testing.assert_array_equal(got, run(text, p, universe_mask=universe), err_msg=text)
-    assert np.isnan(fused[0][~universe]).all()
+        assert np.isnan(got[~universe]).all(), text
+        assert np.isfinite(got[universe & np.isfinite(close)]).any(), text
 
 
 def test_nan_handling_on_gives_zero_for_an_all_nan_window():
