@@ -230,12 +230,13 @@ def daily_kernel(w, returns, book):
 
 
 @njit(cache=True)
-def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neutral, scale_first, tr, rounds,
+def portfolio_rows(src, shift, sign, mask, use_mask, finite_only, codes, n_groups, neutral, scale_first, tr, rounds,
                    tol_tr, tol_neutral, returns, book, with_daily):
     """Steps 4 (neutralize) - 6 per row, and with ``with_daily`` the step-8 book series of the final rows.
 
-    Row t of the input is ``src[t - shift]`` (all NaN for t < shift), NaN where ``mask`` is False (with
-    ``use_mask``) and, with ``finite_only``, where the value is +-inf. ``scale_first`` False skips steps 4-5
+    Row t of the input is ``sign * src[t - shift]`` (all NaN for t < shift; ``sign`` +-1.0, so exactly
+    ``src`` or ``-src``), NaN where ``mask`` is False (with ``use_mask``) and, with ``finite_only``, where the
+    value is +-inf. ``scale_first`` False skips steps 4-5
     (input already scaled: truncation only). Returns (w, unmet, daily) where daily = ``daily_kernel(w,
     returns, book)`` when ``with_daily`` (else empty arrays), computed as each row is finished."""
     T, N = src.shape
@@ -262,7 +263,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                 mt = mask[t]
                 for i in range(N):   # the backtest's case: one vectorisable masking loop
                     v = s[i]
-                    row[i] = v if mt[i] and v - v == 0.0 else np.nan
+                    row[i] = sign * v if mt[i] and v - v == 0.0 else np.nan
             else:
                 for i in range(N):
                     v = s[i]
@@ -270,7 +271,7 @@ def portfolio_rows(src, shift, mask, use_mask, finite_only, codes, n_groups, neu
                         v = np.nan
                     elif finite_only and v - v != 0.0:
                         v = np.nan
-                    row[i] = v
+                    row[i] = sign * v
             if acc:
                 row_max = group_sums(row, ct, sums, counts)
             if scale_first:

@@ -252,7 +252,7 @@ def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | Grou
 
 
 def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float = 0.2,
-             factor_stats: bool = True) -> SimResult:
+             factor_stats: bool = True, sign: float = 1.0) -> SimResult:
     """Simulate a raw alpha on ``panel`` with ``settings`` (SIMULATION.md §3-§7).
 
     ``raw``: (T, N) float64, row s = the alpha evaluated with data up to date s (±inf treated as NaN);
@@ -260,7 +260,8 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     close, volume, returns (optional) and the group field of the neutralization; ``oos_fraction``: the
     most recent ``ceil(oos_fraction * T)`` dates are OS (0 = none). An alpha without positions (all NaN,
     constant) gives None metrics and warnings, not an exception. ``factor_stats`` False skips the IC / rank
-    IC / quantile spread block (``factor`` is then ``{}``), about half the run time. Raises
+    IC / quantile spread block (``factor`` is then ``{}``), about half the run time. ``sign`` -1.0 simulates
+    ``-raw`` exactly, without a negated copy (``evaluate_signed``'s folded root negation). Raises
     ``BacktestError`` on bad shapes or fractions, ``UnsupportedLocal`` for settings the local simulator
     cannot run.
     """
@@ -280,7 +281,8 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     returns, returns_order = _returns_and_order(panel)
     if returns.shape != (T, N):
         raise BacktestError(f"panel returns have shape {returns.shape}, expected ({T}, {N})")
-    w, unmet, daily = weights_from_raw(raw, universe, gi, settings.decay, settings.truncation, returns, BOOK)
+    w, unmet, daily = weights_from_raw(raw, universe, gi, settings.decay, settings.truncation, returns, BOOK,
+                                       sign)
     series = M.series_of(*daily)
 
     n_os = math.ceil(oos_fraction * T)

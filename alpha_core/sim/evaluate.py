@@ -53,6 +53,15 @@ def evaluate(program: ast.Program, panel: Panel, universe_mask: np.ndarray | Non
     return _Evaluator(panel, universe_mask, pasteurization, nan_handling).run(program)
 
 
+def evaluate_signed(program: ast.Program, panel: Panel, universe_mask: np.ndarray | None = None,
+                    pasteurization: bool = True, nan_handling: bool = False) -> tuple[np.ndarray, float]:
+    """``evaluate`` with a root negation folded out: ``(values, sign)`` such that the raw alpha is
+    ``sign * values`` exactly (``sign`` is -1.0 for ``-x``, ``-(-(-x))``..., else 1.0). The backtest applies the
+    sign in its first pass (``backtest(..., sign=)``), which saves a (T, N) negation on alphas written ``-x``.
+    Same arguments and errors as ``evaluate``."""
+    return _Evaluator(panel, universe_mask, pasteurization, nan_handling).run(program, fold_sign=True)
+
+
 class _Evaluator:
     def __init__(self, panel: Panel, universe_mask, pasteurization: bool, nan_handling: bool):
         self.panel = panel
@@ -67,16 +76,19 @@ class _Evaluator:
         self.memo: dict[ast.Node, Value] = {}
         self.catalogue = catalogue()
 
-    def run(self, program: ast.Program) -> np.ndarray:
+    def run(self, program: ast.Program, fold_sign: bool = False):
         for statement in program.statements:
             self.variables[statement.name] = self.eval(statement.value)
-        out = self.eval(program.result)
+        root, sign = program.result, 1.0
+        while fold_sign and _is_negation(root):
+            root, sign = root.args[0], -sign
+        out = self.eval(root)
         if isinstance(out, str):
             raise EvaluationError("the alpha is a string, not a value")
         out = self.matrix(out)
         if not out.flags.writeable:
             out = out.copy()
-        return out
+        return (out, sign) if fold_sign else out
 
     # ------------------------------------------------------------------ values
 
@@ -209,6 +221,10 @@ class _Evaluator:
             return out
         valid = bn.move_sum(np.isfinite(x).astype(np.float64), window, min_count=window, axis=0)
         return np.where(valid == 0, 0.0, out)
+
+
+def _is_negation(node: ast.Node) -> bool:
+    return isinstance(node, ast.Call) and node.name == "reverse" and len(node.args) == 1 and not node.kwargs
 
 
 def _coerce(value: Any, kind: str) -> Any:

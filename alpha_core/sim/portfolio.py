@@ -66,15 +66,21 @@ _NO_RETURNS = np.zeros((1, 1))
 
 
 def _rows(src, shift, mask, finite_only, codes, n_groups, neutral, scale_first, tr, rounds, returns=None,
-          book=BOOK):
+          book=BOOK, sign=1.0):
     """``K.portfolio_rows`` (steps 4-6, and the daily series when ``returns`` is given): (w, unmet, daily)."""
     use_mask = mask is not None
     with_daily = returns is not None
-    return K.portfolio_rows(np.ascontiguousarray(src, dtype=np.float64), shift,
+    return K.portfolio_rows(np.ascontiguousarray(src, dtype=np.float64), shift, _sign(sign),
                             np.ascontiguousarray(mask, dtype=np.bool_) if use_mask else _NO_MASK, use_mask,
                             finite_only, codes, n_groups, neutral, scale_first, float(tr), rounds, TRUNCATION_TOL,
                             NEUTRAL_TOL, np.ascontiguousarray(returns, dtype=np.float64) if with_daily
                             else _NO_RETURNS, float(book), with_daily)
+
+
+def _sign(sign: float) -> float:
+    if sign not in (1.0, -1.0):
+        raise ValueError(f"sign must be 1.0 or -1.0, got {sign!r}")
+    return float(sign)
 
 
 def market_groups(shape: tuple[int, int]) -> np.ndarray:
@@ -147,9 +153,10 @@ def weights(alpha: np.ndarray, universe: np.ndarray, groups: "np.ndarray | Group
 
 
 def _weights(src: np.ndarray, shift: int, universe: np.ndarray, gi: "GroupIndex | None", decay: int,
-             truncation: float, returns: np.ndarray | None = None, book: float = BOOK):
-    """``weights`` of ``A_t = src[t - shift]`` (NaN before; +-inf -> NaN) in one fused pass when decay <= 1:
-    (w, unmet, daily) with daily = ``K.daily_kernel(w, returns, book)`` when ``returns`` is given."""
+             truncation: float, returns: np.ndarray | None = None, book: float = BOOK, sign: float = 1.0):
+    """``weights`` of ``A_t = sign * src[t - shift]`` (NaN before; +-inf -> NaN) in one fused pass when
+    decay <= 1: (w, unmet, daily) with daily = ``K.daily_kernel(w, returns, book)`` when ``returns`` is given.
+    The sign is applied after the decay, exactly: decay is linear and IEEE rounding is symmetric in sign."""
     if isinstance(decay, bool) or int(decay) != decay or decay < 0:
         raise ValueError(f"decay must be an integer >= 0, got {decay!r}")
     universe = np.ascontiguousarray(universe, dtype=np.bool_)
@@ -162,18 +169,20 @@ def _weights(src: np.ndarray, shift: int, universe: np.ndarray, gi: "GroupIndex 
     else:
         finite_only = True
     return _rows(src, shift, universe, finite_only, codes, n_groups, neutral, True, truncation or 0.0,
-                 TRUNCATION_ROUNDS, returns, book)
+                 TRUNCATION_ROUNDS, returns, book, sign)
 
 
 def weights_from_raw(raw: np.ndarray, universe: np.ndarray, groups: "np.ndarray | GroupIndex | None",
-                     decay: int, truncation: float, returns: np.ndarray | None = None, book: float = BOOK):
+                     decay: int, truncation: float, returns: np.ndarray | None = None, book: float = BOOK,
+                     sign: float = 1.0):
     """``weights(A, ...)`` with ``A_t = raw_{t-1}`` (delay 1: row 0 NaN, +-inf -> NaN), without building ``A``.
 
     ``raw``: (T, N) float64 evaluated alpha (row s = data up to s); other arguments as ``weights``.
     Returns ((T, N) weights, (T,) unmet); given (T, N) ``returns``, also the daily book series of those
     weights, computed in the same pass: ((T,) PnL in USD, dollars traded (NaN on row 0), long count, short
-    count, max |w|) on a ``book`` in USD, exactly ``metrics.daily_series``. Raises ``ValueError`` on shape
-    mismatches or a bad decay."""
+    count, max |w|) on a ``book`` in USD, exactly ``metrics.daily_series``. ``sign`` -1.0: the weights of
+    ``-raw``, bit for bit, without a negated copy (a root negation the evaluator folded). Raises
+    ``ValueError`` on shape mismatches, a bad decay or a sign other than +-1.0."""
     raw = _as_panel_array(raw, "raw alpha")
     universe = np.asarray(universe, dtype=bool)
     if universe.shape != raw.shape:
@@ -183,7 +192,7 @@ def weights_from_raw(raw: np.ndarray, universe: np.ndarray, groups: "np.ndarray 
         raise ValueError(f"groups have shape {gi.shape}, alpha has {raw.shape}")
     if returns is not None and np.shape(returns) != raw.shape:
         raise ValueError(f"returns have shape {np.shape(returns)}, alpha has {raw.shape}")
-    w, unmet, daily = _weights(raw, 1, universe, gi, decay, truncation, returns, book)
+    w, unmet, daily = _weights(raw, 1, universe, gi, decay, truncation, returns, book, sign)
     return (w, unmet) if returns is None else (w, unmet, daily)
 
 

@@ -16,7 +16,7 @@ from alpha_core.data.panel import Panel
 from alpha_core.data.registry import FieldRegistry, default_registry
 from alpha_core.expr import LintResult, alpha_hash, lint
 from alpha_core.sim.backtest import backtest
-from alpha_core.sim.evaluate import EvaluationError, UnsupportedLocal, evaluate
+from alpha_core.sim.evaluate import EvaluationError, UnsupportedLocal, evaluate, evaluate_signed
 from alpha_core.sim.result import SimResult
 from alpha_core.sim.settings import SimSettings
 from alpha_core.sim.settings import UnsupportedLocal as UnsupportedSettings
@@ -64,13 +64,20 @@ def raw_alpha(expression: str | LintResult, panel: Panel, settings: SimSettings 
     error and ``UnsupportedLocal`` for BRAIN-only operators or fields the panel lacks.
     """
     s = _settings(settings)
+    checked = _checked(expression, panel, registry)
+    return checked, evaluate(checked.program, panel, **_eval_args(panel, s))
+
+
+def _checked(expression: str | LintResult, panel: Panel, registry: FieldRegistry | None) -> LintResult:
     checked = expression if isinstance(expression, LintResult) else lint(expression, registry or registry_for(panel))
     if not checked.ok:
         raise ExpressionError(checked)
-    eval_mask = panel_universe(panel, s.local_universe, ahead=True)
-    raw = evaluate(checked.program, panel, universe_mask=eval_mask, pasteurization=s.pasteurization == "ON",
-                   nan_handling=s.nanHandling == "ON")
-    return checked, raw
+    return checked
+
+
+def _eval_args(panel: Panel, s: SimSettings) -> dict:
+    return {"universe_mask": panel_universe(panel, s.local_universe, ahead=True),
+            "pasteurization": s.pasteurization == "ON", "nan_handling": s.nanHandling == "ON"}
 
 
 def simulate(expression: str | LintResult, panel: Panel, settings: SimSettings | dict | None = None,
@@ -83,7 +90,7 @@ def simulate(expression: str | LintResult, panel: Panel, settings: SimSettings |
     (BRAIN-only operator or field), ``SettingsError`` (invalid settings).
     """
     s = _settings(settings)
-    _, raw = raw_alpha(expression, panel, s, registry)
+    raw, sign = evaluate_signed(_checked(expression, panel, registry).program, panel, **_eval_args(panel, s))
     if start or end:
         trade_dates = np.empty_like(panel.dates)
         trade_dates[:-1] = panel.dates[1:]
@@ -94,7 +101,7 @@ def simulate(expression: str | LintResult, panel: Panel, settings: SimSettings |
         if end:
             keep &= trade_dates <= np.datetime64(end, "D")
         raw[~keep] = np.nan
-    return backtest(raw, panel, s, oos_fraction=oos_fraction)
+    return backtest(raw, panel, s, oos_fraction=oos_fraction, sign=sign)
 
 
 @dataclass

@@ -153,3 +153,16 @@ def test_result_is_writeable_copy_not_the_panel_field():
     out = run("close", p)
     out[0, 0] = 99
     assert p["close"][0, 0] == 1
+
+
+def test_evaluate_signed_folds_only_a_root_negation():
+    rng = np.random.default_rng(5)
+    p = tiny_panel(close=rng.normal(10, 2, size=(6, 5)))
+    close = p["close"]
+    for text, sign, want in [("-close", -1.0, close), ("-(-close)", 1.0, close), ("-(-(-close))", -1.0, close),
+                             ("rank(-close)", 1.0, run("rank(-close)", p)), ("-close + 1", 1.0, 1.0 - close)]:
+        values, got_sign = ev.evaluate_signed(canonicalize(parse(text)), p)
+        assert got_sign == sign, text
+        np.testing.assert_array_equal(values, want, err_msg=text)
+        np.testing.assert_array_equal(sign * values, run(text, p), err_msg=text)
+        assert values.flags.writeable and values is not close

@@ -296,6 +296,10 @@ def test_weights_from_raw_equals_step_by_step_reference(groups, decay):
     w3, unmet3, daily = P.weights_from_raw(raw, universe, gi, decay, 0.2, returns)
     np.testing.assert_array_equal(w3, w)
     np.testing.assert_array_equal(unmet3, unmet)
+    # a folded root negation (sign -1.0) gives the weights of -raw bit for bit, decay included
+    w4, unmet4 = P.weights_from_raw(raw, universe, gi, decay, 0.2, sign=-1.0)
+    np.testing.assert_array_equal(w4, P.weights_from_raw(-raw, universe, gi, decay, 0.2)[0])
+    np.testing.assert_array_equal(unmet4, P.weights_from_raw(-raw, universe, gi, decay, 0.2)[1])
     s = M.daily_series(w, returns)
     for got, want in zip(daily, (s.pnl, s.traded, s.long_count, s.short_count, s.max_weight)):
         np.testing.assert_array_equal(got, want)
@@ -331,6 +335,8 @@ def test_weights_from_raw_rejects_bad_input():
         P.weights_from_raw(np.zeros((3, 4)), np.ones((3, 5), bool), None, 0, 0.1)
     with pytest.raises(ValueError, match="decay"):
         P.weights_from_raw(np.zeros((3, 4)), np.ones((3, 4), bool), None, -1, 0.1)
+    with pytest.raises(ValueError, match="sign must be"):
+        P.weights_from_raw(np.zeros((3, 4)), np.ones((3, 4), bool), None, 0, 0.1, sign=2.0)
 
 
 def test_daily_series_counts_and_turnover_by_hand():

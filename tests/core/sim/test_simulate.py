@@ -86,3 +86,20 @@ def test_start_and_end_restrict_trading(panel):
     d = r.to_dict()
     assert d["is"]["startDate"] >= "2014-01-02"
     assert d["os"]["sharpe"] is None  # no trading in the OS window
+
+
+@pytest.mark.parametrize("settings", [dict(neutralization="MARKET"), dict(neutralization="INDUSTRY", decay=4),
+                                      dict(neutralization="NONE", truncation=0.0)])
+def test_a_folded_root_negation_simulates_exactly_like_the_negated_raw_alpha(panel, settings):
+    """simulate() leaves a root negation to the backtest's first pass (``evaluate_signed``): the result equals
+    the backtest of the fully evaluated raw alpha, bit for bit (weights, PnL, every metric)."""
+    from alpha_core.sim.backtest import backtest
+
+    s = SimSettings(**settings)
+    for text in ("-ts_delta(close, 5)", "-(-(-zscore(returns)))", "-(-rank(volume))"):
+        folded = simulate(text, panel, s)
+        _, raw = raw_alpha(text, panel, s)
+        plain = backtest(raw, panel, s)
+        np.testing.assert_array_equal(folded.weights, plain.weights, err_msg=text)
+        np.testing.assert_array_equal(folded.daily_pnl, plain.daily_pnl, err_msg=text)
+        assert folded.to_dict() == plain.to_dict(), text
