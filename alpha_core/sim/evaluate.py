@@ -23,7 +23,9 @@ Value = Any  # float | np.ndarray (T, N) | str | bool
 ELEMENTWISE_CATEGORIES = frozenset({"Arithmetic", "Logical"})
 PASTEURIZED_CATEGORIES = frozenset({"Cross Sectional", "Group"})
 # kernels that take the pasteurization mask as ``exclude`` (no masked copy of their input)
-MASK_AWARE_OPS = frozenset({"rank", "quantile", "zscore", "normalize", "winsorize", "scale", "scale_down"})
+MASK_AWARE_OPS = frozenset({"rank", "quantile", "zscore", "normalize", "winsorize", "scale", "scale_down",
+                            "group_count", "group_sum", "group_mean", "group_max", "group_min", "group_median",
+                            "group_std_dev", "group_neutralize", "group_zscore", "group_scale", "group_rank"})
 NAN_HANDLING_GROUP_OPS = frozenset(
     {"group_count", "group_sum", "group_mean", "group_max", "group_min", "group_median", "group_std_dev"})
 WINDOW_PARAMS = ("d", "lookback")

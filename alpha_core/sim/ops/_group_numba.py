@@ -13,7 +13,7 @@ COUNT, SUM, MEAN, MAX, MIN, STD, NEUTRALIZE, ZSCORE, SCALE, MEDIAN = range(10)
 
 
 @njit(inline="always")
-def _stat_body(x, w, ids, G, mode, fill_nan_members):
+def _stat_body(x, w, ids, G, mode, fill_nan_members, exclude, use_exclude):
     """Per (date, group) statistic ``mode`` of the members' non-NaN x (weights ``w`` for SUM / MEAN),
     broadcast back to the members (NEUTRALIZE / ZSCORE / SCALE: each member's own transform). ``mode`` is a
     literal in each compiled wrapper, so only the accumulators it reads are kept."""
@@ -33,6 +33,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members):
     touched = np.zeros(N, np.int64)
     buf = np.zeros(N)
     for t in range(T):
+        et = exclude[t if use_exclude else 0]
         m = 0
         for j in range(N):
             gi = ids[t, j]
@@ -48,7 +49,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members):
                 m2[gi] = 0.0
                 mx[gi] = -np.inf
                 mn[gi] = np.inf
-            v = x[t, j]
+            v = x[t, j] if et[j] == 0 else np.nan
             if v != v:
                 continue
             ww = w[t, j]
@@ -67,7 +68,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members):
         if mode == STD or mode == ZSCORE:
             for j in range(N):
                 gi = ids[t, j]
-                v = x[t, j]
+                v = x[t, j] if et[j] == 0 else np.nan
                 if gi >= 0 and v == v and cnt[gi] > 0:
                     dv = v - s1[gi] / sw[gi]
                     m2[gi] += dv * dv
@@ -80,7 +81,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members):
                 pos += cnt[gi]
             for j in range(N):
                 gi = ids[t, j]
-                v = x[t, j]
+                v = x[t, j] if et[j] == 0 else np.nan
                 if gi >= 0 and v == v:
                     buf[fillpos[gi]] = v
                     fillpos[gi] += 1
@@ -113,7 +114,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members):
             gi = ids[t, j]
             if gi < 0:
                 continue
-            v = x[t, j]
+            v = x[t, j] if et[j] == 0 else np.nan
             if v != v:
                 if fill_nan_members:
                     out[t, j] = val[gi]
@@ -135,19 +136,23 @@ def _stat_kernel(mode):
     """The compiled ``_stat_body`` of one statistic: ``mode`` is a closure constant, so it folds away (numba
     caches each closure value separately)."""
     @njit(cache=True)
-    def kernel(x, w, ids, G, fill):
-        return _stat_body(x, w, ids, G, mode, fill)
+    def kernel(x, w, ids, G, fill, exclude, use_exclude):
+        return _stat_body(x, w, ids, G, mode, fill, exclude, use_exclude)
     return kernel
 
 
 _STAT_KERNELS = tuple(_stat_kernel(mode) for mode in range(MEDIAN + 1))
 
 
-def group_stat(x, w, ids, G, mode, fill_nan_members):
+def group_stat(x, w, ids, G, mode, fill_nan_members, exclude=None):
     """(T, N) float64: ``_stat_body`` of C-ordered float64 (T, N) ``x`` and weights ``w``, int64 (T, N) dense
     group ``ids`` (-1 = none) of G groups, statistic ``mode`` (COUNT .. MEDIAN); ``fill_nan_members``: NaN
-    members get their group's value (nan_handling ON)."""
-    return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members)
+    members get their group's value (nan_handling ON); ``exclude``: optional (T, N) bool, x read as NaN
+    there (pasteurization without a masked copy)."""
+    if exclude is None:
+        return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members, np.zeros((1, x.shape[1]), np.uint8), False)
+    return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members,
+                               np.ascontiguousarray(exclude, dtype=np.bool_).view(np.uint8), True)
 
 
 @njit(cache=True)

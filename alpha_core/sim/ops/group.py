@@ -1,6 +1,7 @@
 """Group kernels (FASTEXPR.md §7.5) and the GROUP-returning densify / group_cartesian_product (§7.1).
 
-``x``, ``weight`` are ``(T, N)`` float64 arrays already masked by pasteurization; ``group`` is a
+``x``, ``weight`` are ``(T, N)`` float64 arrays already masked by pasteurization (or, for the statistics
+and ``group_rank``, unmasked with the mask's complement as ``exclude``: x is read as NaN there); ``group`` is a
 ``(T, N)`` float64 array of integer ids (NaN = no group; ids are opaque labels). Per date, a member
 takes part when its group id and its input are non-NaN; NaN group id or NaN input -> NaN output,
 except that the group statistics (count, sum, mean, max, min, median, std_dev) with
@@ -76,72 +77,81 @@ def _xg(op: str, x: Any, group: Any) -> tuple[np.ndarray, np.ndarray, int]:
     return xa, ids, G
 
 
-def _stat(op: str, mode: int, x: Any, group: Any, nan_handling: bool, weight: Any = None) -> np.ndarray:
+def _exclude(op: str, exclude: np.ndarray | None, shape) -> np.ndarray | None:
+    if exclude is not None and np.shape(exclude) != tuple(shape):
+        raise KernelArgumentError(f"{op}: exclude has shape {np.shape(exclude)}, x has {tuple(shape)}")
+    return exclude
+
+
+def _stat(op: str, mode: int, x: Any, group: Any, nan_handling: bool, weight: Any = None,
+          exclude: np.ndarray | None = None) -> np.ndarray:
     xa, ids, G = _xg(op, x, group)
+    exclude = _exclude(op, exclude, xa.shape)
     if weight is None:
         w = _ones(xa.shape)
     else:
         w = finite(np.array(np.broadcast_to(np.asarray(weight, dtype=np.float64), xa.shape), order="C"))
     fill = flag(op, "nan_handling", nan_handling)
-    return finite(gn.group_stat(xa, w, ids, G, mode, fill))
+    return finite(gn.group_stat(xa, w, ids, G, mode, fill, exclude))
 
 
-def group_count(x: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_count(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
     """Number of members with non-NaN x in the group, broadcast to members."""
-    return _stat("group_count", gn.COUNT, x, group, nan_handling)
+    return _stat("group_count", gn.COUNT, x, group, nan_handling, exclude=exclude)
 
 
-def group_sum(x: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_sum(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
     """Sum of the group's non-NaN x, broadcast to members."""
-    return _stat("group_sum", gn.SUM, x, group, nan_handling)
+    return _stat("group_sum", gn.SUM, x, group, nan_handling, exclude=exclude)
 
 
-def group_mean(x: Any, weight: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_mean(x: Any, weight: Any, group: Any, nan_handling: bool = False,
+               exclude: np.ndarray | None = None) -> np.ndarray:
     """sum(w x) / sum(w) over members with x and w non-NaN; sum(w) == 0 -> NaN; broadcast to the
     members with non-NaN x (a member with NaN weight is left out of the mean but still gets it)."""
-    return _stat("group_mean", gn.MEAN, x, group, nan_handling, weight=weight)
+    return _stat("group_mean", gn.MEAN, x, group, nan_handling, weight=weight, exclude=exclude)
 
 
-def group_max(x: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_max(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
     """Group maximum, broadcast."""
-    return _stat("group_max", gn.MAX, x, group, nan_handling)
+    return _stat("group_max", gn.MAX, x, group, nan_handling, exclude=exclude)
 
 
-def group_min(x: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_min(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
     """Group minimum, broadcast."""
-    return _stat("group_min", gn.MIN, x, group, nan_handling)
+    return _stat("group_min", gn.MIN, x, group, nan_handling, exclude=exclude)
 
 
-def group_median(x: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_median(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
     """Group median (mean of the two middle values for an even count), broadcast."""
-    return _stat("group_median", gn.MEDIAN, x, group, nan_handling)
+    return _stat("group_median", gn.MEDIAN, x, group, nan_handling, exclude=exclude)
 
 
-def group_std_dev(x: Any, group: Any, nan_handling: bool = False) -> np.ndarray:
+def group_std_dev(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
     """Group population std (ddof 0; exactly 0 when all values are equal), broadcast."""
-    return _stat("group_std_dev", gn.STD, x, group, nan_handling)
+    return _stat("group_std_dev", gn.STD, x, group, nan_handling, exclude=exclude)
 
 
-def group_neutralize(x: Any, group: Any) -> np.ndarray:
+def group_neutralize(x: Any, group: Any, exclude: np.ndarray | None = None) -> np.ndarray:
     """x - mean of x in its group."""
-    return _stat("group_neutralize", gn.NEUTRALIZE, x, group, False)
+    return _stat("group_neutralize", gn.NEUTRALIZE, x, group, False, exclude=exclude)
 
 
-def group_zscore(x: Any, group: Any) -> np.ndarray:
+def group_zscore(x: Any, group: Any, exclude: np.ndarray | None = None) -> np.ndarray:
     """(x - mean_g) / std_g, ddof 0; std 0 (incl. single members) -> NaN."""
-    return _stat("group_zscore", gn.ZSCORE, x, group, False)
+    return _stat("group_zscore", gn.ZSCORE, x, group, False, exclude=exclude)
 
 
-def group_scale(x: Any, group: Any) -> np.ndarray:
+def group_scale(x: Any, group: Any, exclude: np.ndarray | None = None) -> np.ndarray:
     """(x - min_g) / (max_g - min_g); max == min -> NaN."""
-    return _stat("group_scale", gn.SCALE, x, group, False)
+    return _stat("group_scale", gn.SCALE, x, group, False, exclude=exclude)
 
 
-def group_rank(x: Any, group: Any) -> np.ndarray:
+def group_rank(x: Any, group: Any, exclude: np.ndarray | None = None) -> np.ndarray:
     """rank() within (date, group): average ties / (n_g - 1); single member -> 0.5."""
     xa, ids, G = _xg("group_rank", x, group)
     xm = np.where(ids >= 0, xa, np.nan)
-    order, count = row_order(xm)
+    order, count = row_order(xm, _exclude("group_rank", exclude, xa.shape))
     return gn.group_rank(xm, ids, G, order, count)
 
 

@@ -90,25 +90,38 @@ def test_pasteurization_masks_cross_sectional_inputs_only_when_on():
 
 
 def test_mask_aware_operators_take_the_pasteurization_mask_instead_of_a_masked_copy(monkeypatch):
-    """rank, quantile, zscore, normalize, winsorize, scale and scale_down get the universe as ``exclude`` (no
-    masked copy of their input): the same values as on the masked input, for a shared sub-expression too
-    (group_zscore beside it still gets the masked copy)."""
+    """rank, quantile, zscore, normalize, winsorize, scale, scale_down, the group statistics and group_rank get
+    the universe as ``exclude`` (no masked copy of their input): the same values as on the masked input, for a
+    shared sub-expression too (group_backfill beside it still gets the masked copy)."""
     rng = np.random.default_rng(31)
     close = np.round(rng.normal(10, 2, size=(30, 40)), 2)
     close[rng.random(close.shape) < 0.1] = NAN
     close[3, 4], close[5, 6] = np.inf, -np.inf
     close[7] = 3.0                                             # a constant row
-    p = tiny_panel(close=close, open=np.round(rng.normal(10, 2, size=(30, 40)), 2))
+    sector = rng.integers(0, 4, size=close.shape).astype(float)
+    sector[rng.random(close.shape) < 0.05] = NAN
+    p = tiny_panel(close=close, open=np.round(rng.normal(10, 2, size=(30, 40)), 2), sector=sector)
     universe = rng.random(close.shape) < 0.7
-    texts = ["rank(close - open)", "rank(close - open) + group_zscore(close - open, 1)", "rank(-rank(close))",
+    g = "sector"
+    texts = ["rank(close - open)", "rank(close - open) + group_backfill(close - open, 1, 3)", "rank(-rank(close))",
              "quantile(close)", "zscore(close)", "normalize(close, useStd=true, limit=1.5)", "normalize(close)",
              "winsorize(close, std=1)", "scale(close - open)", "scale(close - open, longscale=2, shortscale=3)",
-             "scale_down(close, constant=0.5)", "zscore(close - open) * rank(close - open)"]
-    assert ev.MASK_AWARE_OPS == {"rank", "quantile", "zscore", "normalize", "winsorize", "scale", "scale_down"}
+             "scale_down(close, constant=0.5)", "zscore(close - open) * rank(close - open)",
+             f"group_zscore(close, {g})", f"group_neutralize(close - open, {g})", f"group_scale(close, {g})",
+             f"group_rank(close, {g})", f"group_mean(close, open, {g})", f"group_count(close, {g})",
+             f"group_sum(close, {g})", f"group_max(close, {g}) - group_min(close, {g})",
+             f"group_median(close, {g}) + group_std_dev(close, {g})"]
+    assert ev.MASK_AWARE_OPS == {"rank", "quantile", "zscore", "normalize", "winsorize", "scale", "scale_down",
+                                 "group_count", "group_sum", "group_mean", "group_max", "group_min",
+                                 "group_median", "group_std_dev", "group_neutralize", "group_zscore",
+                                 "group_scale", "group_rank"}
     fused = [run(t, p, universe_mask=universe) for t in texts]
+    filled = [run(t, p, universe_mask=universe, nan_handling=True) for t in texts]   # group stats fill NaN members
     monkeypatch.setattr(ev, "MASK_AWARE_OPS", frozenset())
-    for text, got in zip(texts, fused):
+    for text, got, got_filled in zip(texts, fused, filled):
         np.testing.assert_array_equal(got, run(text, p, universe_mask=universe), err_msg=text)
+        np.testing.assert_array_equal(got_filled, run(text, p, universe_mask=universe, nan_handling=True),
+                                      err_msg=text)
         assert np.isnan(got[~universe]).all(), text
         assert np.isfinite(got[universe & np.isfinite(close)]).any(), text
 
