@@ -28,6 +28,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members, exclude, use_exclude):
     mn = np.zeros(G)
     m2 = np.zeros(G)
     val = np.zeros(G)
+    mean = np.zeros(G)
     start = np.zeros(G, np.int64)
     fillpos = np.zeros(G, np.int64)
     touched = np.zeros(N, np.int64)
@@ -66,11 +67,15 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members, exclude, use_exclude):
         if m == 0:
             continue
         if mode == STD or mode == ZSCORE:
+            for a in range(m):   # each group's mean divided once, not once per member and pass
+                gi = touched[a]
+                if cnt[gi] > 0:
+                    mean[gi] = s1[gi] / sw[gi]
             for j in range(N):
                 gi = ids[t, j]
                 v = x[t, j] if et[j] == 0 else np.nan
                 if gi >= 0 and v == v and cnt[gi] > 0:
-                    dv = v - s1[gi] / sw[gi]
+                    dv = v - mean[gi]
                     m2[gi] += dv * dv
         if mode == MEDIAN:
             pos = 0
@@ -123,7 +128,7 @@ def _stat_body(x, w, ids, G, mode, fill_nan_members, exclude, use_exclude):
                 out[t, j] = v - val[gi]
             elif mode == ZSCORE:
                 if val[gi] > 0.0:
-                    out[t, j] = (v - s1[gi] / sw[gi]) / val[gi]
+                    out[t, j] = (v - mean[gi]) / val[gi]
             elif mode == SCALE:
                 if val[gi] > 0.0:
                     out[t, j] = (v - mn[gi]) / val[gi]
