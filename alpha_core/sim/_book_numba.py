@@ -236,9 +236,9 @@ def portfolio_rows(src, shift, sign, mask, use_mask, finite_only, codes, n_group
 
     Row t of the input is ``sign * src[t - shift]`` (all NaN for t < shift; ``sign`` +-1.0, so exactly
     ``src`` or ``-src``), NaN where ``mask`` is False (with ``use_mask``) and, with ``finite_only``, where the
-    value is +-inf. ``scale_first`` False skips steps 4-5
-    (input already scaled: truncation only). Returns (w, unmet, daily) where daily = ``daily_kernel(w,
-    returns, book)`` when ``with_daily`` (else empty arrays), computed as each row is finished."""
+    value is +-inf. ``scale_first`` False skips steps 4-5 (input already scaled: truncation only). Returns
+    (w, unmet, daily) where daily = ``daily_kernel(w, returns, book)`` when ``with_daily`` (else empty
+    arrays), computed as each row is finished."""
     T, N = src.shape
     w = np.empty((T, N))
     unmet = np.zeros(T, dtype=np.bool_)

@@ -4,9 +4,10 @@ winsorize, scale and scale_down, each one kernel per call: the row statistics, t
 An entry takes part when it is finite and not in ``exclude``: (T, N) uint8 (a bool mask's view; the
 evaluator passes the pasteurization mask there instead of a masked copy of x), or (1, N) zeros for none, row
 ``t if use_exclude else 0`` being row t's; the others give NaN, as does any +-inf result. The loops test
-``exclude`` as bytes, without a flag inside them: that is what lets LLVM vectorise them. The row sums run in SIMD lanes (``fastmath={"reassoc"}`` on the statistics only), so a mean
-can differ from a left-to-right sum in the last bits (docs/DESIGN.md "Speed"); a row is constant (std exactly
-0) when all its valid values are equal, whatever the rounding of its mean.
+``exclude`` as bytes, without a flag inside them: that is what lets LLVM vectorise them. The row sums run in
+SIMD lanes (``fastmath={"reassoc"}`` on the statistics only), so a mean can differ from a left-to-right sum in
+the last bits (docs/DESIGN.md "Speed"); a row is constant (std exactly 0) when all its valid values are equal,
+whatever the rounding of its mean.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Cross-sectional kernels (FASTEXPR.md §7.4): per date over the non-NaN values of the row.
 
-Inputs are ``(T, N)`` float64 arrays already masked by pasteurization (NaN = not participating);
-outputs are new ``(T, N)`` float64 arrays, NaN where the input is NaN, ``+-inf`` mapped to NaN.
+Inputs are ``(T, N)`` float64 arrays masked by pasteurization (NaN = not participating), or unmasked with the
+mask's complement as ``exclude`` (every kernel here but ``vector_neut``); outputs are new ``(T, N)`` float64
+arrays, NaN where the input is NaN or excluded, ``+-inf`` mapped to NaN.
 """
 from __future__ import annotations
 

@@ -44,6 +44,15 @@ def test_group_ops_match_brute_force(name, ids, rng):
     with np.errstate(all="ignore"):
         want = brute(x, g, STATS[name])
     eq(call(name, x, g), want)
+    # the pasteurization mask as ``exclude``: exactly the values of the masked copy (both G <= N and G > N)
+    from alpha_core.sim.ops import group as gr
+
+    exclude = rng.random(x.shape) < 0.3
+    fused = getattr(gr, name)(x, g, exclude=exclude)
+    np.testing.assert_array_equal(fused, getattr(gr, name)(np.where(exclude, nan, x), g))
+    assert np.isnan(fused[exclude]).all()
+    with pytest.raises(ValueError, match="exclude has shape"):
+        getattr(gr, name)(x, g, exclude=exclude[:, :3])
 
 
 def test_group_mean_weighted():
