@@ -65,6 +65,36 @@ def group_sums(src, codes, sums, counts):
     return m
 
 
+@njit(inline="always")
+def masked_group_sums(src, keep, sign, row, codes, sums, counts, single):
+    """``row`` = ``sign * src`` where ``keep`` and finite, else NaN; and ``group_sums(row, ...)`` in the same
+    pass (returns the max |value|). ``single`` (a constant at each call site, so the test folds away): one
+    group (MARKET), summed in registers, since a scatter into one slot makes each addition wait for the
+    previous store. The same additions in the same order either way."""
+    m = 0.0
+    s0 = 0.0
+    n0 = 0
+    for i in range(src.shape[0]):
+        v = src[i]
+        ok = keep[i] and v - v == 0.0
+        r = sign * v if ok else np.nan
+        row[i] = r
+        c = codes[i]
+        if ok and c >= 0:
+            if single:
+                s0 += r
+                n0 += 1
+            else:
+                sums[c] += r
+                counts[c] += 1
+            if abs(r) > m:
+                m = abs(r)
+    if single:
+        sums[0] += s0
+        counts[0] += n0
+    return m
+
+
 @njit(cache=True)
 def neutralize_row(src, codes, sums, counts, tol, dst):
     """dst = src - mean of its group over valid members; no group or NaN -> NaN; |result| <= tol x the row's
@@ -259,9 +289,16 @@ def portfolio_rows(src, shift, sign, mask, use_mask, finite_only, codes, n_group
             s = src[t - shift]
             acc = scale_first and neutral
             row_max = 0.0
-            if use_mask and finite_only:
+            if use_mask and finite_only and acc:
+                # the backtest's neutralized case: masking and group sums in one pass
+                if n_groups == 1:
+                    row_max = masked_group_sums(s, mask[t], sign, row, ct, sums, counts, True)
+                else:
+                    row_max = masked_group_sums(s, mask[t], sign, row, ct, sums, counts, False)
+                acc = False
+            elif use_mask and finite_only:
                 mt = mask[t]
-                for i in range(N):   # the backtest's case: one vectorisable masking loop
+                for i in range(N):   # one vectorisable masking loop
                     v = s[i]
                     row[i] = sign * v if mt[i] and v - v == 0.0 else np.nan
             else:
