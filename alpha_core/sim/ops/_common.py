@@ -62,6 +62,19 @@ def _inf_to_nan(flat):
                 flat[i] = np.nan
 
 
+def exclude_bytes(op: str, exclude: Any, shape: tuple[int, int]) -> tuple[np.ndarray, bool]:
+    """A kernel's optional ``exclude`` (T, N) bool (entries read as NaN: the evaluator's pasteurization mask
+    without a masked copy) as the numba loops take it: ``(bytes, use)`` with ``bytes`` the mask's uint8 view
+    (row t is row t's) and ``use`` True, or a (1, N) zero row and False when there is none. Testing a byte
+    row, without a flag inside the loop, is what lets LLVM vectorise those loops. Raises
+    ``KernelArgumentError`` when the shape is not ``shape``."""
+    if exclude is None:
+        return np.zeros((1, shape[1]), np.uint8), False
+    if np.shape(exclude) != tuple(shape):
+        raise KernelArgumentError(f"{op}: exclude has shape {np.shape(exclude)}, x has {tuple(shape)}")
+    return np.ascontiguousarray(exclude, dtype=np.bool_).view(np.uint8), True
+
+
 def fast_operands(*values: Any) -> tuple[list, int, int] | None:
     """The operands as the single-pass loops of ``_ew_numba`` take them, with the common (T, N) shape:
     C-contiguous float64 (T, N) arrays of one shape and scalars (numbers, 0-d float64 arrays), at least

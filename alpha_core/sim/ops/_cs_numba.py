@@ -57,18 +57,25 @@ def _put(ot, i, r, ok):
     ot[i] = r if ok & (r - r == 0.0) else np.nan
 
 
+@njit(inline="always")
+def _affine_row(ot, xt, et, a, b, c, lim):
+    """ot = clip((x - a) / b - c, -lim, lim) over the valid entries of one row, NaN elsewhere and for a
+    non-finite result (``lim`` inf: no clipping; ``c`` 0.0 changes nothing: x - 0.0 == x exactly)."""
+    for i in range(xt.shape[0]):
+        v = xt[i]
+        _put(ot, i, min(max((v - a) / b - c, -lim), lim), _ok(v, et[i]))
+
+
 @njit(cache=True, error_model="numpy")
 def zscore_rows(x, exclude, use_exclude):
     """(x - mean) / std per row; std 0 -> NaN."""
     T, N = x.shape
     out = np.full((T, N), np.nan)
     for t in range(T):
-        xt, et, ot = x[t], exclude[t if use_exclude else 0], out[t]
+        xt, et = x[t], exclude[t if use_exclude else 0]
         _, m, sd = _moments(xt, et)
         if sd > 0.0:
-            for i in range(N):
-                v = xt[i]
-                _put(ot, i, (v - m) / sd, _ok(v, et[i]))
+            _affine_row(out[t], xt, et, m, sd, 0.0, np.inf)
     return out
 
 
@@ -77,16 +84,12 @@ def normalize_rows(x, use_std, limit, exclude, use_exclude):
     """x - row mean; / row std (std 0 -> NaN) if ``use_std``; clipped to +-limit if limit > 0."""
     T, N = x.shape
     out = np.full((T, N), np.nan)
-    clip = limit if limit > 0.0 else np.inf
+    lim = limit if limit > 0.0 else np.inf
     for t in range(T):
-        xt, et, ot = x[t], exclude[t if use_exclude else 0], out[t]
-        _, m, sd = _moments(xt, et)
-        if use_std and not sd > 0.0:
-            continue
-        div = sd if use_std else 1.0
-        for i in range(N):
-            v = xt[i]
-            _put(ot, i, min(max((v - m) / div, -clip), clip), _ok(v, et[i]))
+        xt, et = x[t], exclude[t if use_exclude else 0]
+        n, m, sd = _moments(xt, et)
+        if n > 0 and (sd > 0.0 or not use_std):
+            _affine_row(out[t], xt, et, m, sd if use_std else 1.0, 0.0, lim)
     return out
 
 
@@ -167,8 +170,5 @@ def scale_down_rows(x, constant, exclude, use_exclude):
         xt, et, ot = x[t], exclude[t if use_exclude else 0], out[t]
         lo, hi = _range(xt, et)
         if hi > lo:
-            span = hi - lo
-            for i in range(N):
-                v = xt[i]
-                _put(ot, i, (v - lo) / span - constant, _ok(v, et[i]))
+            _affine_row(ot, xt, et, lo, hi - lo, constant, np.inf)
     return out

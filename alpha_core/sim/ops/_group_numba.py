@@ -149,15 +149,12 @@ def _stat_kernel(mode):
 _STAT_KERNELS = tuple(_stat_kernel(mode) for mode in range(MEDIAN + 1))
 
 
-def group_stat(x, w, ids, G, mode, fill_nan_members, exclude=None):
+def group_stat(x, w, ids, G, mode, fill_nan_members, exclude, use_exclude):
     """(T, N) float64: ``_stat_body`` of C-ordered float64 (T, N) ``x`` and weights ``w``, int64 (T, N) dense
     group ``ids`` (-1 = none) of G groups, statistic ``mode`` (COUNT .. MEDIAN); ``fill_nan_members``: NaN
-    members get their group's value (nan_handling ON); ``exclude``: optional (T, N) bool, x read as NaN
-    there (pasteurization without a masked copy)."""
-    if exclude is None:
-        return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members, np.zeros((1, x.shape[1]), np.uint8), False)
-    return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members,
-                               np.ascontiguousarray(exclude, dtype=np.bool_).view(np.uint8), True)
+    members get their group's value (nan_handling ON); ``exclude``, ``use_exclude``: ``_common.exclude_bytes``
+    (x read as NaN where excluded)."""
+    return _STAT_KERNELS[mode](x, w, ids, G, fill_nan_members, exclude, use_exclude)
 
 
 @njit(cache=True)

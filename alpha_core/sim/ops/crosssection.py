@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _cs_numba as csn
-from ._common import NAN, KernelArgumentError, choice, finite, finite_input, flag, matrix, number, same_shape
+from ._common import NAN, choice, exclude_bytes, finite, finite_input, flag, matrix, number, same_shape
 from ._sortrows import rank_rows
 from .timeseries import _inverse_cdf
 
@@ -33,13 +33,9 @@ def rank(x: Any, rate: float = 2.0, exclude: np.ndarray | None = None) -> np.nda
 
 def _xe(op: str, x: Any, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool]:
     """x as C-contiguous float64 (read in place: the kernels only read it and leave +-inf out like NaN) and the
-    ``exclude`` argument of the ``_cs_numba`` kernels."""
+    ``exclude`` arguments of the ``_cs_numba`` kernels (``exclude_bytes``)."""
     a = np.ascontiguousarray(matrix(op, "x", x), dtype=np.float64)
-    if exclude is None:
-        return a, np.zeros((1, a.shape[1]), np.uint8), False
-    if np.shape(exclude) != a.shape:
-        raise KernelArgumentError(f"{op}: exclude has shape {np.shape(exclude)}, x has {a.shape}")
-    return a, np.ascontiguousarray(exclude, dtype=np.bool_).view(np.uint8), True
+    return (a, *exclude_bytes(op, exclude, a.shape))
 
 
 def zscore(x: Any, exclude: np.ndarray | None = None) -> np.ndarray:

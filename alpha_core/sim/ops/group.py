@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _group_numba as gn
-from ._common import KernelArgumentError, finite, finite_input, flag, matrix, number, same_shape, window
+from ._common import KernelArgumentError, exclude_bytes, finite, finite_input, flag, matrix, number, same_shape, window
 from ._sortrows import row_order
 
 _FAST_MAX_ID = 1 << 16
@@ -77,22 +77,16 @@ def _xg(op: str, x: Any, group: Any) -> tuple[np.ndarray, np.ndarray, int]:
     return xa, ids, G
 
 
-def _exclude(op: str, exclude: np.ndarray | None, shape) -> np.ndarray | None:
-    if exclude is not None and np.shape(exclude) != tuple(shape):
-        raise KernelArgumentError(f"{op}: exclude has shape {np.shape(exclude)}, x has {tuple(shape)}")
-    return exclude
-
-
 def _stat(op: str, mode: int, x: Any, group: Any, nan_handling: bool, weight: Any = None,
           exclude: np.ndarray | None = None) -> np.ndarray:
     xa, ids, G = _xg(op, x, group)
-    exclude = _exclude(op, exclude, xa.shape)
+    ex, use_ex = exclude_bytes(op, exclude, xa.shape)
     if weight is None:
         w = _ones(xa.shape)
     else:
         w = finite(np.array(np.broadcast_to(np.asarray(weight, dtype=np.float64), xa.shape), order="C"))
     fill = flag(op, "nan_handling", nan_handling)
-    return finite(gn.group_stat(xa, w, ids, G, mode, fill, exclude))
+    return finite(gn.group_stat(xa, w, ids, G, mode, fill, ex, use_ex))
 
 
 def group_count(x: Any, group: Any, nan_handling: bool = False, exclude: np.ndarray | None = None) -> np.ndarray:
@@ -151,7 +145,8 @@ def group_rank(x: Any, group: Any, exclude: np.ndarray | None = None) -> np.ndar
     """rank() within (date, group): average ties / (n_g - 1); single member -> 0.5."""
     xa, ids, G = _xg("group_rank", x, group)
     xm = np.where(ids >= 0, xa, np.nan)
-    order, count = row_order(xm, _exclude("group_rank", exclude, xa.shape))
+    exclude_bytes("group_rank", exclude, xa.shape)   # the shape check; row_order takes the bool mask
+    order, count = row_order(xm, exclude)
     return gn.group_rank(xm, ids, G, order, count)
 
 
