@@ -3,9 +3,13 @@ from __future__ import annotations
 
 
 class DataFileError(Exception):
-    """A data file is missing or malformed. ``path`` is the file, ``problem`` what is wrong."""
+    """A data file is missing or malformed. ``path`` is the file, ``line`` the 1-based line of the file
+    at fault (None when the problem is not one line's), ``problem`` what is wrong. The message is one
+    line: ``<path>, line <n>: <problem>`` (or ``<path>: <problem>``)."""
 
-    def __init__(self, path, problem: str) -> None:
+    def __init__(self, path, problem: str, line: int | None = None) -> None:
         self.path = str(path)
+        self.line = line
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        where = self.path if line is None else f"{self.path}, line {line}"
+        super().__init__(f"{where}: {problem}")

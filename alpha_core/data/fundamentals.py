@@ -20,12 +20,16 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import DataFileError
+from .prices import LAST_DATE
 
 LAG_DAYS = 90
 STALE_DAYS = 455
 TICKER_COL = "Ticker Symbol"
 PERIOD_COL = "Period Ending"
 PREV = "prev:"  # a column of the ticker's previous fiscal row
+FIRST_YEAR, LAST_YEAR = 1900, LAST_DATE.year - 1
+"""Accepted ``Period Ending`` years: up to the last fiscal year (ending Dec 31) ended by ``prices.LAST_DATE``,
+since a later one would report the future. The file holds 2003-2007 and 2017 rows besides 2012-2016; kept."""
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -161,21 +165,23 @@ def build_fund_table(path: Path | str, frame, tickers: Sequence[str], dates: np.
     """Apply the recipes and the lag rule to the fundamentals ``frame`` (polars, string columns read by
     ``csvfiles.read_text_csv`` from ``path``) for panel axes ``tickers`` (N) and ``dates`` (T,).
 
-    Rows of tickers not in the panel are ignored. Raises ``DataFileError`` naming ``path`` when a ticker
-    is blank, ``Period Ending`` is not a year, or a used column holds a non-number.
+    Rows of tickers not in the panel are ignored. Raises ``DataFileError`` naming ``path`` and the line
+    when a ticker is blank, ``Period Ending`` is not a year in FIRST_YEAR..LAST_YEAR, or a used column
+    holds anything but a finite number or a blank.
     """
-    from .csvfiles import parse_floats, require_text
+    from .csvfiles import line_of, parse_floats, require_text
 
     require_text(path, frame, TICKER_COL)
     period = require_text(path, frame, PERIOD_COL)
     import polars as pl
 
     years = period.cast(pl.Int64, strict=False)
-    bad = years.is_null() | (years < 1900) | (years > 2200)
+    bad = (years.is_null() | (years < FIRST_YEAR) | (years > LAST_YEAR)).fill_null(True)
     if bad.any():
-        row = int(bad.arg_max())
-        raise DataFileError(path, f"column {PERIOD_COL!r} must hold a fiscal year, got {period[row]!r} "
-                                  f"at line {row + 2}")
+        line = line_of(bad)
+        raise DataFileError(path, f"column {PERIOD_COL!r} must hold a fiscal year from {FIRST_YEAR} to "
+                                  f"{LAST_YEAR} (ended by the data's last date {LAST_DATE}), "
+                                  f"got {period[line - 2]!r}", line=line)
     cols = [c for c in csv_columns() if c not in (TICKER_COL, PERIOD_COL)]
     values = parse_floats(path, frame, cols)
     base = pl.DataFrame({"ticker": frame[TICKER_COL], "year": years, **values})

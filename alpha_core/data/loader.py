@@ -3,7 +3,8 @@
 ``load_panel()`` reads ``all_stocks_5yr.csv.gz``, ``sector_map_505.csv`` and ``nyse_fundamentals.csv``
 from ``data_dir()``, builds every field with a ``local_source`` in ``brain_fields.csv`` (prices, derived
 price fields with the documented defects handled, groups, fundamentals with the reporting lag), and caches
-the parsed arrays under ``cache_dir`` so a warm load only memory-maps files (well under a second).
+the parsed arrays under ``cache_dir`` so a warm load only checks each file's CRC-32 and memory-maps it
+(about 10 ms).
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def build_arrays(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
     ``fund_table`` (R + 1, F) and ``fund_index`` (T, N) int32 (see ``fundamentals.FundTable``).
     meta: ``tickers``, ``fund_names``, ``label``, ``corporate_actions``. Raises ``DataFileError``.
     """
-    from .csvfiles import read_text_csv, require_text
+    from .csvfiles import line_of, read_text_csv, require_text
     from .fundamentals import build_fund_table, csv_columns
     from .groups import group_vectors
     from .prices import apply_defects, derived_prices, price_arrays
@@ -81,10 +82,13 @@ def build_arrays(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
     prices.update(derived_prices(prices, actions))
 
     sectors = read_text_csv(paths["sectors"], SECTOR_COLUMNS)
-    names = require_text(paths["sectors"], sectors, "ticker").to_list()
-    if len(set(names)) != len(names):
-        dup = sorted({t for t in names if names.count(t) > 1})
-        raise DataFileError(paths["sectors"], f"ticker(s) listed more than once: {dup[:5]}")
+    tickers_col = require_text(paths["sectors"], sectors, "ticker")
+    require_text(paths["sectors"], sectors, "gics_sector")  # PROVENANCE.md: only sub-industries may be blank
+    repeat = ~tickers_col.is_first_distinct()
+    if repeat.any():
+        line = line_of(repeat)
+        raise DataFileError(paths["sectors"], f"ticker {tickers_col[line - 2]} is listed more than once", line=line)
+    names = tickers_col.to_list()
     groups = group_vectors(tickers, dict(zip(names, sectors["gics_sector"].to_list())),
                            dict(zip(names, sectors["gics_sub_industry"].to_list())), paths["sectors"])
 
@@ -138,9 +142,11 @@ def load_panel(data_dir: str | Path | None = None, cache_dir: str | Path | None 
 
     ``data_dir`` defaults to ``data_dir()``; ``cache_dir`` to ``$ALPHA_CACHE_DIR`` or
     ``~/.cache/alpha_factory``. A cache keyed by the loader version and the source files' size and mtime is
-    read when sound and (re)built otherwise; ``use_cache=False`` parses the files and writes nothing.
+    read when every stored file matches its checksum and (re)built otherwise (a damaged cache logs one
+    warning, never raises); ``use_cache=False`` parses the files and writes nothing.
     Fields are (T, N) float64 read-only arrays (see SIMULATION.md §2 and ``brain_fields.csv``).
-    Raises ``DataFileError`` naming the file when a source file is missing or malformed.
+    Raises ``DataFileError`` naming the file (and the line, when one line is at fault) when a source file
+    is missing or malformed (see ``csvfiles``, ``prices.price_arrays``, ``fundamentals.build_fund_table``).
     """
     folder = Path(data_dir).expanduser() if data_dir is not None else _default_data_dir()
     if not folder.is_dir():
@@ -156,7 +162,7 @@ def load_panel(data_dir: str | Path | None = None, cache_dir: str | Path | None 
         try:
             return assemble_panel(*hit)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
-            log.info("panel cache %s does not assemble (%s); rebuilding", where, exc)
+            log.warning("panel cache %s does not assemble (%s); rebuilding the cache", where, exc)
     meta, arrays = build_arrays(folder)
     _cache.write_cache(where, key, meta, arrays)
     return assemble_panel(meta, arrays)

@@ -6,6 +6,7 @@ checking the rule's answer against the documented list; ``derived_prices`` compu
 """
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,10 @@ import numpy as np
 from .errors import DataFileError
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+FIRST_DATE, LAST_DATE = date(2013, 2, 8), date(2018, 2, 7)
+"""The documented range of the data (PROVENANCE.md); a price row outside it is rejected."""
+REQUIRED_PRICES = ("close", "volume")
+"""Never blank in the file: PROVENANCE.md documents blanks only in open, high and low."""
 CORPORATE_ACTION_RATIO = 0.6
 # PROVENANCE.md "Known defects": unadjusted corporate actions (returns NaN on that date)
 KNOWN_CORPORATE_ACTIONS = frozenset({
@@ -27,30 +32,45 @@ def price_arrays(path: Path | str, frame) -> tuple[np.ndarray, tuple[str, ...], 
     """(dates (T,) datetime64[D] = sorted union of dates, tickers (N,) sorted, {open..volume: (T, N) float64}).
 
     ``frame`` holds the string columns of ``all_stocks_5yr.csv.gz`` (``date,open,high,low,close,volume,Name``).
-    A missing row or blank cell is NaN. Raises ``DataFileError`` naming ``path`` on an unparsable date or
-    number, a blank ``Name``, or a (Name, date) pair given twice.
+    A missing row or a blank open/high/low is NaN. Raises ``DataFileError`` naming ``path`` and the line on
+    a blank ``Name``, ``date``, ``close`` or ``volume``; a date that is not YYYY-MM-DD or lies outside
+    FIRST_DATE..LAST_DATE; a price that is not a finite number (``nan``/``inf`` included) or is <= 0; a
+    negative volume (0 occurs in the file and is kept); a (Name, date) pair given twice.
     """
-    import polars as pl
-
-    from .csvfiles import parse_dates, parse_floats, require_text
+    from .csvfiles import line_of, parse_dates, parse_floats, require_text
 
     names = require_text(path, frame, "Name")
-    day = parse_dates(path, frame, "date").to_numpy().astype("datetime64[D]")
+    for col in REQUIRED_PRICES:
+        require_text(path, frame, col)
+    days = parse_dates(path, frame, "date")
+    outside = (days < FIRST_DATE) | (days > LAST_DATE)
+    if outside.any():
+        line = line_of(outside)
+        raise DataFileError(path, f"date {frame['date'][line - 2]} is outside the documented range "
+                                  f"{FIRST_DATE}..{LAST_DATE}", line=line)
     values = parse_floats(path, frame, PRICE_COLUMNS)
-    dates, t_idx = np.unique(day, return_inverse=True)
+    for col in PRICE_COLUMNS:
+        bad = (values[col] < 0 if col == "volume" else values[col] <= 0).fill_null(False)
+        if bad.any():
+            line = line_of(bad)
+            rule = "negative" if col == "volume" else "not positive"
+            raise DataFileError(path, f"{col} {frame[col][line - 2]} is {rule}", line=line)
+    dates, t_idx = np.unique(days.to_numpy().astype("datetime64[D]"), return_inverse=True)
     tickers = names.unique().sort().to_list()  # byte order = code-point order = Python's sorted()
     n_idx = (names.rank("dense") - 1).to_numpy().astype(np.int64)
     T, N = len(dates), len(tickers)
     flat = t_idx.astype(np.int64) * N + n_idx
-    if np.unique(flat).size != flat.size:
-        key = pl.DataFrame({"Name": names, "date": frame["date"]})
-        dup = key.filter(key.is_duplicated()).row(0)
-        raise DataFileError(path, f"row for {dup[0]} on {dup[1]} appears more than once")
+    firsts = np.unique(flat, return_index=True)[1]
+    if firsts.size != flat.size:
+        repeat = np.ones(flat.size, bool)
+        repeat[firsts] = False
+        row = int(repeat.argmax())  # the first row repeating an earlier (Name, date)
+        raise DataFileError(path, f"row for {names[row]} on {frame['date'][row]} appears more than once",
+                            line=row + 2)
     out = {}
     for col in PRICE_COLUMNS:
         arr = np.full(T * N, np.nan)
-        arr[flat] = values[col].to_numpy().astype(np.float64)
-        arr[~np.isfinite(arr)] = np.nan
+        arr[flat] = values[col].to_numpy().astype(np.float64)  # null -> NaN
         out[col] = arr.reshape(T, N)
     return dates, tuple(str(t) for t in tickers), out
 

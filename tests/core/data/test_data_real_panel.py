@@ -1,13 +1,18 @@
 """The real S&P 500 panel: every PROVENANCE.md defect pinned, the fundamental lag checked by hand against
-nyse_fundamentals.csv, groups, registry coverage and cache speed (SIMULATION.md §2)."""
+nyse_fundamentals.csv, groups, registry coverage and cache speed (SIMULATION.md §2); excerpts of the real
+files (first lines, in tmp_path) damaged in their own format; the real cache damaged."""
 from __future__ import annotations
 
+import gzip
+import logging
+import shutil
 import time
 
 import numpy as np
 import pytest
 
-from alpha_core.data.loader import load_panel
+from alpha_core.data.cache import cache_folder
+from alpha_core.data.loader import DataFileError, load_panel
 from alpha_core.data.registry import default_registry
 
 pytestmark = pytest.mark.real_data
@@ -181,3 +186,74 @@ def test_cache_warm_load_is_fast(real_dir, real_cache, real_panel):
     assert elapsed < 1.0, f"warm load took {elapsed:.3f}s"
     for f in ("close", "returns", "sector", "sharesout", "enterprise_value"):
         assert np.array_equal(warm[f], real_panel[f], equal_nan=True), f
+
+
+# ---- damage to the real files' formats and to the real cache ------------------------------------------
+EXCERPT = {"all_stocks_5yr.csv.gz": 40, "sector_map_505.csv": 12, "nyse_fundamentals.csv": 12}
+
+
+def _excerpt(real_dir, folder, edit=None):
+    """The first lines of each real file, byte for byte (CRLF and quoting kept), in ``folder`` (under
+    tmp_path); ``edit`` maps one file name to a function of its list of lines (each with its line end)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, n in EXCERPT.items():
+        raw = (real_dir / name).read_bytes()
+        raw = gzip.decompress(raw) if name.endswith(".gz") else raw
+        lines = raw.splitlines(keepends=True)[:n]
+        if edit and name in edit:
+            lines = edit[name](lines)
+        body = b"".join(lines)
+        (folder / name).write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
+    return folder
+
+
+def test_real_excerpt_loads(real_dir, tmp_path):
+    p = load_panel(_excerpt(real_dir, tmp_path / "d"), use_cache=False)
+    assert p.tickers == ("AAL",) and p.T == 39 and p["close"][0, 0] == 14.75
+
+
+def _cut_fields(line: bytes, keep: int) -> bytes:
+    end = line[len(line.rstrip(b"\r\n")):]
+    return b",".join(line.rstrip(b"\r\n").split(b",")[:keep]) + end
+
+
+def _set_field(line: bytes, i: int, value: bytes) -> bytes:
+    parts = line.split(b",")
+    parts[i] = value
+    return b",".join(parts)
+
+
+@pytest.mark.parametrize("name, edit, line, message", [
+    ("all_stocks_5yr.csv.gz", lambda ls: ls[:-1] + [ls[-1][:-6]], 40, "the last line has no line end"),
+    ("all_stocks_5yr.csv.gz", lambda ls: ls[:2] + [_cut_fields(ls[2], 5)] + ls[3:], 3,
+     "5 field\\(s\\) where the header has 7: the row is cut short"),
+    ("all_stocks_5yr.csv.gz", lambda ls: ls + [b"2099-01-01,15.0,15.1,14.9,15.0,8000000,AAL\n"], 41,
+     "date 2099-01-01 is outside the documented range"),
+    ("all_stocks_5yr.csv.gz", lambda ls: ls[:5] + [_set_field(ls[5], 4, b"nan")] + ls[6:], 6,
+     "column 'close' has a value that is not a finite number: 'nan'"),
+    ("all_stocks_5yr.csv.gz", lambda ls: ls[:5] + [_set_field(ls[5], 1, b"inf")] + ls[6:], 6,
+     "column 'open' has a value that is not a finite number: 'inf'"),
+    ("sector_map_505.csv", lambda ls: ls[:-1] + [ls[-1][:-9]], 12, "the last line has no line end"),
+    ("sector_map_505.csv", lambda ls: ls[:3] + [_cut_fields(ls[3], 3)] + ls[4:], 4, "the row is cut short"),
+    ("nyse_fundamentals.csv", lambda ls: ls[:-1] + [ls[-1][: len(ls[-1]) // 2]], 12, "the last line has no line end"),
+    ("nyse_fundamentals.csv", lambda ls: ls[:3] + [_cut_fields(ls[3], 40)] + ls[4:], 4,
+     "40 field\\(s\\) where the header has 79"),
+])
+def test_real_format_damage_names_file_and_line(real_dir, tmp_path, name, edit, line, message):
+    folder = _excerpt(real_dir, tmp_path / "d", {name: edit})
+    with pytest.raises(DataFileError, match=message) as info:
+        load_panel(folder, use_cache=False)
+    assert (info.value.path, info.value.line) == (str(folder / name), line)
+
+
+def test_real_cache_with_open_copied_over_close_is_rebuilt(real_dir, real_cache, real_panel, tmp_path, caplog):
+    """The issue's case: open.npy copied over close.npy (same shape and dtype) changed the metrics silently."""
+    cache = tmp_path / "cache"
+    shutil.copytree(cache_folder(real_cache, real_dir), cache_folder(cache, real_dir))
+    folder = cache_folder(cache, real_dir)
+    shutil.copyfile(folder / "open.npy", folder / "close.npy")
+    with caplog.at_level(logging.WARNING, logger="alpha_core.data"):
+        p = load_panel(real_dir, cache)
+    assert len(caplog.records) == 1 and "close.npy does not match its checksum" in caplog.records[0].getMessage()
+    for f in ("close", "returns", "open"):
+        assert np.array_equal(p[f], real_panel[f], equal_nan=True), f
