@@ -3,6 +3,10 @@
 ``alpha lint``, ``alpha fields``, ``alpha simulate``, ``alpha evaluate`` run on alpha_core alone;
 ``alpha mine`` hands over to the Dagster layer (``alpha_assets.mine``), imported only when that
 command runs, so the domain library itself never depends on Dagster.
+
+A bad flag value is a usage error: one line naming the flag (``alpha simulate: error: argument --decay:
+...``), exit code 2, checked before anything is simulated or written; settings are validated by
+``SimSettings`` (BRAIN's messages), dates by ``backtest.trading_periods``.
 """
 from __future__ import annotations
 
@@ -11,9 +15,32 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from alpha_core import report
+
+# SimSettings field -> (flag, what it accepts); the help text and the error hint of each settings flag
+SETTING_FLAGS = {
+    "universe": ("--universe", "TOP500 or TOP200; TOP1000/TOP3000 run as TOP500"),
+    "delay": ("--delay", "1, or 0 approximated with the delay-1 pipeline"),
+    "decay": ("--decay", "linear decay in days, an integer >= 0, 0 = off"),
+    "neutralization": ("--neutralization", "NONE, MARKET, SECTOR, INDUSTRY or SUBINDUSTRY"),
+    "truncation": ("--truncation", "max weight per instrument, a number in [0, 1], 0 = off"),
+    "pasteurization": ("--pasteurization", "ON or OFF"),
+    "nanHandling": ("--nan-handling", "ON or OFF"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` whose usage errors are one line, ``alpha simulate: error: argument --decay: ...``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+def _usage_error(args: argparse.Namespace, flag: str | None, message: str) -> NoReturn:
+    """Exit 2 with one line naming ``flag`` (e.g. ``"--decay"``; None for no particular flag)."""
+    args.parser.error(f"argument {flag}: {message}" if flag else message)
 
 
 def _read_expressions(args: argparse.Namespace) -> list[str]:
@@ -24,11 +51,25 @@ def _read_expressions(args: argparse.Namespace) -> list[str]:
         try:
             content = source.read() if source else Path(args.file).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
-            raise SystemExit(f"alpha: cannot read {args.file}: {exc.strerror}") from None
+            _usage_error(args, "--file", f"cannot read {args.file}: {exc.strerror}")
         texts += [line for line in content.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not texts:
-        raise SystemExit("alpha: give at least one expression (or --file F)")
+        _usage_error(args, None, "give at least one expression (or --file F)")
     return texts
+
+
+def _check_writable(args: argparse.Namespace, flag: str, path: str) -> None:
+    """Usage error unless ``path`` can be written (tried by opening it for append; a file this creates is
+    removed again), so a bad output path fails before any work."""
+    target = Path(path)
+    existed = target.exists()
+    try:
+        with target.open("ab"):
+            pass
+    except OSError as exc:
+        _usage_error(args, flag, f"cannot write {path}: {exc.strerror}")
+    if not existed:
+        target.unlink(missing_ok=True)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -53,51 +94,91 @@ def cmd_fields(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace):
+    """``SimSettings`` from the settings flags (given as text, coerced and checked by ``SimSettings``); a bad
+    value is a usage error naming its flag, with BRAIN's message and what the flag accepts."""
     from alpha_core.sim.settings import SettingsError, SimSettings, UnsupportedLocal
 
-    given = {
-        "universe": args.universe, "delay": args.delay, "decay": args.decay,
-        "neutralization": args.neutralization, "truncation": args.truncation,
-        "pasteurization": args.pasteurization, "nanHandling": args.nan_handling,
-    }
+    given = {name: getattr(args, flag[2:].replace("-", "_")) for name, (flag, _) in SETTING_FLAGS.items()}
     try:
         settings = SimSettings(**{k: v for k, v in given.items() if v is not None})
         settings.check_local()
     except SettingsError as exc:
-        raise SystemExit(f"alpha: invalid settings: {exc}") from None
+        _usage_error(args, None, "; ".join(
+            f"argument {SETTING_FLAGS[name][0]}: {' '.join(messages)} (expected: {SETTING_FLAGS[name][1]})"
+            for name, messages in sorted(exc.errors.items())))
     except UnsupportedLocal as exc:
-        raise SystemExit(f"alpha: UNSUPPORTED_LOCAL: {exc}") from None
+        _usage_error(args, SETTING_FLAGS[exc.field][0], str(exc))
     return settings
 
 
+def _check_dates(args: argparse.Namespace, panel, settings) -> None:
+    """Usage error naming ``--start``/``--end`` when the range cannot be simulated on ``panel``."""
+    from alpha_core.sim.backtest import DateRangeError, trading_periods
+
+    try:
+        trading_periods(panel, settings, start=args.start, end=args.end)
+    except DateRangeError as exc:
+        _usage_error(args, "/".join(f"--{b}" for b in exc.bounds), str(exc))
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from alpha_core.sim.simulate import simulate_many
+    from alpha_core.sim.simulate import iter_simulate
 
     settings = _settings(args)
     texts = _read_expressions(args)
-    panel = report.load_panel_or_exit()
-    outcomes = simulate_many(texts, panel, settings, start=args.start, end=args.end)
-    if args.json:
-        payload = [o.to_dict() for o in outcomes]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
-    else:
-        for o in outcomes:
-            print(report.format_simulation(o))
     if args.plot:
-        report.plot_pnl([o for o in outcomes if o.result is not None], args.plot)
+        if Path(args.plot).suffix.lower() != ".png":
+            _usage_error(args, "--plot", f"{args.plot!r} must end in .png")
+        _check_writable(args, "--plot", args.plot)
+    panel = report.load_panel_or_exit()
+    if args.start is not None or args.end is not None:
+        _check_dates(args, panel, settings)
+    # each alpha's answer is printed as soon as it is done (a JSON list is closed even when interrupted), so a
+    # batch never loses the results it has
+    as_list = args.json and len(texts) > 1
+    progress = len(texts) > 1 and sys.stderr.isatty()
+    simulated, failed = [], 0
+    if as_list:
+        print("[")
+    try:
+        for i, outcome in enumerate(iter_simulate(texts, panel, settings, start=args.start, end=args.end)):
+            if args.json:
+                text = json.dumps(outcome.to_dict(), indent=2)
+                if as_list:  # the separator goes before an item, so the list closes cleanly at any point
+                    text = ("  " if i == 0 else ", ") + text.replace("\n", "\n  ")
+                print(text, flush=True)
+            else:
+                print(report.format_simulation(outcome), flush=True)
+            failed += outcome.result is None
+            if args.plot and outcome.result is not None:
+                simulated.append(outcome)
+            if progress:
+                print(f"\r{i + 1}/{len(texts)} simulated, {failed} failed", end="", file=sys.stderr, flush=True)
+    finally:
+        if as_list:
+            print("]", flush=True)
+        if progress:
+            print(file=sys.stderr)
+    if args.plot:
+        report.plot_pnl(simulated, args.plot)
         print(f"PnL chart written to {args.plot}", file=sys.stderr)
-    return 0 if all(o.result is not None for o in outcomes) else 1
+    return 0 if failed == 0 else 1
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from alpha_core.sim.evaluate import EvaluationError
     from alpha_core.sim.simulate import ExpressionError, evaluate_expression
 
     settings = _settings(args)
+    _check_writable(args, "--out", args.out)
     panel = report.load_panel_or_exit()
     try:
         frame = evaluate_expression(args.expression, panel, settings)
     except ExpressionError as exc:
         print(report.format_lint(exc.lint), file=sys.stderr)
+        return 1
+    except EvaluationError as exc:   # BRAIN-only operator, evaluation budget, kernel error: the alpha's fault
+        print(f"alpha: {exc.code}: {exc}", file=sys.stderr)
         return 1
     frame.write_parquet(args.out)
     print(f"{frame.height} rows (date, ticker, value) written to {args.out}", file=sys.stderr)
@@ -112,44 +193,42 @@ def cmd_mine(argv: Sequence[str]) -> int:
 
 def _add_settings(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("settings (SIMULATION.md §1; defaults: TOP500, delay 1, decay 0, INDUSTRY, 0.08, ON, OFF)")
-    g.add_argument("--universe", help="TOP500 or TOP200 (TOP1000/TOP3000 run as TOP500)")
-    g.add_argument("--delay", type=int, help="1, or 0 (approximated with the delay-1 pipeline)")
-    g.add_argument("--decay", type=int, help="linear decay in days, 0 = off")
-    g.add_argument("--neutralization", help="NONE, MARKET, SECTOR, INDUSTRY or SUBINDUSTRY")
-    g.add_argument("--truncation", type=float, help="max weight per instrument, 0 = off")
-    g.add_argument("--pasteurization", help="ON or OFF")
-    g.add_argument("--nan-handling", dest="nan_handling", help="ON or OFF")
+    for flag, accepts in SETTING_FLAGS.values():   # text: SimSettings coerces and validates it
+        g.add_argument(flag, help=accepts)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alpha", description="Mine, lint and simulate WorldQuant BRAIN FastExpr alphas.")
+    parser = _Parser(prog="alpha", description="Mine, lint and simulate WorldQuant BRAIN FastExpr alphas.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("lint", help="parse and lint expressions (exit 1 if any has an error)")
     p.add_argument("expressions", nargs="*", metavar="EXPR")
     p.add_argument("--file", help="file with one expression per line ('-' = stdin)")
     p.add_argument("--json", action="store_true", help="JSON list: expression, ok, errors, warnings, canonical, hash")
-    p.set_defaults(func=cmd_lint)
+    p.set_defaults(func=cmd_lint, parser=p)
 
     p = sub.add_parser("fields", help="the field registry with local availability")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_fields)
+    p.set_defaults(func=cmd_fields, parser=p)
 
     p = sub.add_parser("simulate", help="simulate expressions on the local panel and print BRAIN-style metrics")
     p.add_argument("expressions", nargs="*", metavar="EXPR")
     p.add_argument("--file", help="file with one expression per line ('-' = stdin)")
     _add_settings(p)
-    p.add_argument("--start", help="first trading date YYYY-MM-DD (earlier history still feeds the windows)")
-    p.add_argument("--end", help="last trading date YYYY-MM-DD")
+    p.add_argument("--start", help="first trading date YYYY-MM-DD, inside the panel: positions and every metric "
+                                   "period (IS, OS, yearly, train/test) start there; earlier history still "
+                                   "feeds the windows and the decay")
+    p.add_argument("--end", help="last trading date YYYY-MM-DD, inside the panel: positions and every metric "
+                                 "period end there")
     p.add_argument("--json", action="store_true", help="JSON (one object, or a list when given several)")
-    p.add_argument("--plot", metavar="FILE", help="write the cumulative PnL chart as a PNG")
-    p.set_defaults(func=cmd_simulate)
+    p.add_argument("--plot", metavar="FILE.png", help="write the cumulative PnL chart as a PNG")
+    p.set_defaults(func=cmd_simulate, parser=p)
 
     p = sub.add_parser("evaluate", help="write raw alpha values (date, ticker, value) before settings")
     p.add_argument("expression", metavar="EXPR")
     p.add_argument("--out", required=True, help="output .parquet file")
     _add_settings(p)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=cmd_evaluate, parser=p)
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
                                 "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--per-field N]; see alpha mine -h)")

@@ -9,7 +9,7 @@ restores the catalogue spelling of keyword names (``useStd``, ``NANGroup``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Union
 
 Span = tuple[int, int]
@@ -115,6 +115,20 @@ class Program:
 
 
 Node = Union[Number, String, Bool, Ident, Unary, Binary, Ternary, Call]
+
+
+def _cached_hash(self) -> int:
+    """The dataclass hash (of the compared fields), computed once per node: the evaluator memoises nodes by
+    value, and an uncached hash of a 500-deep chain (``low-1-1-...-1``) re-walks its subtree at every level."""
+    h = self.__dict__.get("_hash")
+    if h is None:
+        h = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+        object.__setattr__(self, "_hash", h)
+    return h
+
+
+for _cls in (Unary, Binary, Ternary, Keyword, Call, Assign, Program):
+    _cls.__hash__ = _cached_hash
 
 
 def children(node: Node) -> tuple[Node, ...]:

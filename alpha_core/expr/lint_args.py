@@ -1,7 +1,8 @@
 """Lint checks of constant arguments and of legal-but-pointless forms (FASTEXPR.md §5, §8).
 
 ``ArgumentChecks`` is mixed into the linter of ``lint.py``: it validates window, lag, integer, number
-and string arguments (E_NOT_CONSTANT, E_WINDOW_*, E_LOOKAHEAD, E_KEYWORD_VALUE, W_LONG_WINDOW) and
+and string arguments (E_NOT_CONSTANT, E_WINDOW_* including E_WINDOW_TOO_LONG, E_LOOKAHEAD, E_KEYWORD_VALUE,
+W_LONG_WINDOW) and
 raises the W_NO_EFFECT warnings. It relies on the linter's ``err``, ``warn``, ``walk``, ``env``,
 ``registry``, ``infos`` and ``n_errors``.
 """
@@ -14,6 +15,9 @@ from .canonical import call_view, format_number
 
 MATRIX, CONST, GROUP, VECTOR, STRING = "MATRIX", "CONST", "GROUP", "VECTOR", "STRING"
 LONG_WINDOW = 512
+#: the longest window, lag or count (``k``, ``nlength``) lint accepts: 20 years of trading days, longer than any
+#: panel (BRAIN's or the local 2013-2018 one) can use; a longer one is E_WINDOW_TOO_LONG, not just a warning
+MAX_WINDOW = 5040
 _AFFINE_INVARIANT = frozenset({"rank", "ts_rank", "group_rank", "quantile", "ts_quantile", "ts_arg_max",
                                "ts_arg_min", "zscore", "ts_zscore", "group_zscore", "ts_scale", "group_scale",
                                "scale_down"})
@@ -22,7 +26,7 @@ _IDENTITY_AT_1 = frozenset({"ts_mean", "ts_sum", "ts_median", "ts_max", "ts_min"
                             "ts_product"})
 _CONSTANT_AT_1 = frozenset({"ts_std_dev", "ts_rank", "ts_av_diff", "ts_max_diff", "ts_arg_max", "ts_arg_min",
                             "ts_zscore", "ts_scale", "ts_corr", "ts_covariance", "ts_ir", "ts_quantile"})
-_INT_RANGES = {"rettype": (0, 9), "mode": (1, 2), "k": (1, None), "nlength": (1, None)}
+_INT_RANGES = {"rettype": (0, 9), "mode": (1, 2), "k": (1, MAX_WINDOW), "nlength": (1, MAX_WINDOW)}
 _CONST_RANGES = {("winsorize", "std"): (0.0, False), ("quantile", "sigma"): (0.0, False),
                  ("group_backfill", "std"): (0.0, False), ("hump", "hump"): (0.0, True),
                  ("normalize", "limit"): (0.0, True)}
@@ -89,6 +93,9 @@ class ArgumentChecks:
             self.err("E_WINDOW_LT1", f"{name}: window {p.name}={shown} must be at least 1 day", arg.span)
         elif kind == "lag" and v == 0 and name != "ts_regression":
             self.err("E_WINDOW_LT1", f"{name}: lag {p.name}=0 must be at least 1 day", arg.span)
+        elif kind in ("window", "lag") and v > MAX_WINDOW:
+            self.err("E_WINDOW_TOO_LONG", f"{name}: {p.name}={shown} days is longer than any panel can use (the "
+                     f"limit is {MAX_WINDOW} trading days, 20 years)", arg.span)
         elif kind in ("window", "lag") and v > LONG_WINDOW:
             self.warn("W_LONG_WINDOW", f"{name}: {p.name}={shown} days is longer than {LONG_WINDOW} days", arg.span)
         elif kind == "int":

@@ -117,10 +117,10 @@ def simulation_rows(clean: pl.DataFrame, panel, registry=None) -> list[dict]:
     """``simulations`` rows (source ``local``) for lint-clean candidates (columns of ``candidates``).
 
     A candidate the local simulator cannot run gets status ``unsupported`` (BRAIN-only operator/field) or
-    ``error`` (settings or evaluation error) with the message, never an exception.
+    ``error`` (invalid settings, evaluation budget, any error of its own) with ``CODE: message``, never an
+    exception (``simulate.simulate_one``): one bad candidate never costs the partition.
     """
-    from alpha_core.sim.settings import SettingsError
-    from alpha_core.sim.simulate import ExpressionError, UnsupportedLocal, simulate
+    from alpha_core.sim.simulate import simulate_one
 
     metric_cols = ("is_sharpe", "is_fitness", "is_turnover", "is_returns", "is_drawdown", "is_margin", "is_pnl",
                    "is_long_count", "is_short_count", "is_max_weight", "is_sub_universe_sharpe", "os_sharpe",
@@ -131,12 +131,15 @@ def simulation_rows(clean: pl.DataFrame, panel, registry=None) -> list[dict]:
         base = {"mining_date": r["mining_date"], "field": r["field"], "alpha_hash": r["alpha_hash"],
                 "source": "local"}
         try:
-            result = simulate(r["expression"], panel, json.loads(r["settings_json"]), registry)
-            out.append(_sim_row(base, result))
-        except (UnsupportedLocal, ExpressionError, SettingsError, ValueError, FloatingPointError) as exc:
-            status = "unsupported" if isinstance(exc, UnsupportedLocal) else "error"
-            out.append({**base, "status": status, "error": f"{type(exc).__name__}: {exc}"[:500],
-                        **{c: None for c in metric_cols}})
+            outcome = simulate_one(r["expression"], panel, json.loads(r["settings_json"]), registry)
+            status, error = ("ok", None) if outcome.result is not None else (
+                "unsupported" if outcome.code == "UNSUPPORTED_LOCAL" else "error", outcome.error)
+        except (TypeError, ValueError) as exc:  # settings_json that is not JSON
+            status, error = "error", f"E_SETTINGS: settings_json is not JSON ({exc})"
+        if status == "ok":
+            out.append(_sim_row(base, outcome.result))
+        else:
+            out.append({**base, "status": status, "error": error[:500], **{c: None for c in metric_cols}})
     return out
 
 

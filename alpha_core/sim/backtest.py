@@ -6,7 +6,9 @@
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
+import re
 import weakref
 
 import numpy as np
@@ -26,6 +28,77 @@ GROUP_FIELDS = {"SECTOR": "sector", "INDUSTRY": "industry", "SUBINDUSTRY": "subi
 
 class BacktestError(ValueError):
     """Bad input to ``backtest`` (shape, missing panel field, bad ``oos_fraction``)."""
+
+
+class DateRangeError(BacktestError):
+    """A ``start``/``end`` range the panel cannot simulate; ``bounds`` names the parameters at fault
+    (``("start",)``, ``("end",)`` or both), so a caller can point at its own flag or field."""
+
+    code = "E_DATE_RANGE"
+
+    def __init__(self, bounds: tuple[str, ...], message: str):
+        self.bounds = bounds
+        super().__init__(message)
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day(text, bound: str) -> np.datetime64:
+    """``"YYYY-MM-DD"`` (or a date / datetime64) -> datetime64[D]; ``DateRangeError`` for anything else."""
+    if isinstance(text, (_dt.date, np.datetime64)):
+        return np.datetime64(text, "D")
+    if not isinstance(text, str) or not _ISO_DAY.match(text.strip()):
+        raise DateRangeError((bound,), f"{text!r} is not a date YYYY-MM-DD")
+    try:
+        return np.datetime64(_dt.date.fromisoformat(text.strip()), "D")
+    except ValueError as exc:
+        raise DateRangeError((bound,), f"{text!r} is not a calendar date ({exc})") from None
+
+
+def trading_periods(panel, settings: SimSettings, oos_fraction: float = 0.2, start=None,
+                    end=None) -> tuple[slice, slice]:
+    """The IS and OS row ranges of a run on ``panel``, restricted to the trading dates in ``[start, end]``.
+
+    The panel's split stays fixed (SIMULATION.md §4: OS = the most recent ``ceil(oos_fraction * T)`` dates,
+    IS the rest); a range keeps IS = range ∩ panel IS and OS = range ∩ panel OS, so the OS holdout never
+    moves. ``start``/``end``: ``"YYYY-MM-DD"`` (a date or datetime64 also works) or None (the panel's first /
+    last date). Returns ``(is_slice, os_slice)``; ``os_slice`` is empty (``T - n_os`` to ``T - n_os``) when
+    the range ends before the OS period. Raises ``DateRangeError`` when a bound is not a calendar date, lies
+    outside the panel's dates, ``start`` is after ``end``, the range holds no trading date, or its IS part
+    is empty or has no date with a universe (nothing could trade); ``BacktestError`` for a bad
+    ``oos_fraction``.
+    """
+    if not (isinstance(oos_fraction, (int, float)) and 0 <= oos_fraction < 1):
+        raise BacktestError(f"oos_fraction must be in [0, 1), got {oos_fraction!r}")
+    dates = np.asarray(panel.dates).astype("datetime64[D]")
+    T = len(dates)
+    n_os = math.ceil(oos_fraction * T)
+    if start is None and end is None:
+        return slice(0, T - n_os), slice(T - n_os, T)
+    span = f"the panel's dates are {dates[0]} .. {dates[-1]}"
+    lo_day = dates[0] if start is None else _day(start, "start")
+    hi_day = dates[-1] if end is None else _day(end, "end")
+    for bound, day in (("start", lo_day), ("end", hi_day)):
+        if not dates[0] <= day <= dates[-1]:
+            raise DateRangeError((bound,), f"{day} is outside the panel ({span})")
+    if lo_day > hi_day:
+        raise DateRangeError(("start", "end"), f"start {lo_day} is after end {hi_day}")
+    lo = int(np.searchsorted(dates, lo_day, side="left"))
+    hi = int(np.searchsorted(dates, hi_day, side="right"))
+    if lo >= hi:
+        raise DateRangeError(("start", "end"), f"no trading date of the panel in {lo_day} .. {hi_day}")
+    is_stop = min(hi, T - n_os)
+    if lo >= is_stop:
+        raise DateRangeError(("start",), f"{lo_day} .. {hi_day} lies in the held-out OS period "
+                                         f"({dates[T - n_os]} .. {dates[-1]}); IS metrics need a start "
+                                         f"before {dates[T - n_os]}")
+    traded = np.flatnonzero(panel_universe(panel, settings.local_universe).any(axis=1))
+    if not ((traded >= lo) & (traded < is_stop)).any():
+        first = f"the first is {dates[traded[0]]}" if traded.size else "the panel has none"
+        raise DateRangeError(("start", "end"), f"no date in {dates[lo]} .. {dates[is_stop - 1]} has a "
+                                               f"{settings.local_universe} universe ({first})")
+    return slice(lo, is_stop), slice(T - n_os, max(T - n_os, hi))
 
 
 def _field(panel, name: str) -> np.ndarray:
@@ -252,7 +325,7 @@ def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | Grou
 
 
 def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float = 0.2,
-             factor_stats: bool = True, sign: float = 1.0) -> SimResult:
+             factor_stats: bool = True, sign: float = 1.0, start=None, end=None) -> SimResult:
     """Simulate a raw alpha on ``panel`` with ``settings`` (SIMULATION.md §3-§7).
 
     ``raw``: (T, N) float64, row s = the alpha evaluated with data up to date s (±inf treated as NaN);
@@ -261,9 +334,12 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     most recent ``ceil(oos_fraction * T)`` dates are OS (0 = none). An alpha without positions (all NaN,
     constant) gives None metrics and warnings, not an exception. ``factor_stats`` False skips the IC / rank
     IC / quantile spread block (``factor`` is then ``{}``), about half the run time. ``sign`` -1.0 simulates
-    ``-raw`` exactly, without a negated copy (``evaluate_signed``'s folded root negation). Raises
-    ``BacktestError`` on bad shapes or fractions, ``UnsupportedLocal`` for settings the local simulator
-    cannot run.
+    ``-raw`` exactly, without a negated copy (``evaluate_signed``'s folded root negation). ``start``/``end``
+    (``"YYYY-MM-DD"``, inclusive) restrict the run to the trading dates in that range: no position outside it
+    (inside it the weights are those of the whole-panel run: decay and the expression see earlier rows), and
+    IS, OS, train/test, yearly rows, sub-universe and factor statistics cover only its dates
+    (``trading_periods``). Raises ``BacktestError`` on bad shapes or fractions, ``DateRangeError`` on a range
+    the panel cannot simulate, ``UnsupportedLocal`` for settings the local simulator cannot run.
     """
     settings.check_local()
     dates = np.asarray(panel.dates).astype("datetime64[D]")
@@ -271,26 +347,29 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     raw = np.asarray(raw, dtype=np.float64)
     if raw.shape != (T, N):
         raise BacktestError(f"raw alpha has shape {raw.shape}, panel is ({T}, {N})")
-    if not (isinstance(oos_fraction, (int, float)) and 0 <= oos_fraction < 1):
-        raise BacktestError(f"oos_fraction must be in [0, 1), got {oos_fraction!r}")
+    is_sl, os_sl = trading_periods(panel, settings, oos_fraction, start, end)
+    has_os = os_sl.stop > os_sl.start
     warnings: list[dict] = []
 
     universe = panel_universe(panel, settings.local_universe)
+    traded = universe
+    if start is not None or end is not None:   # no position outside the range (the member-rank cache keeps U)
+        traded = universe.copy()
+        traded[:is_sl.start] = False
+        traded[(os_sl if has_os else is_sl).stop:] = False
     gi = _groups(panel, settings.neutralization, (T, N))
     # delay 1: A_t = raw_{t-1} (+-inf -> NaN), fused into the weights pass
     returns, returns_order = _returns_and_order(panel)
     if returns.shape != (T, N):
         raise BacktestError(f"panel returns have shape {returns.shape}, expected ({T}, {N})")
-    w, unmet, daily = weights_from_raw(raw, universe, gi, settings.decay, settings.truncation, returns, BOOK,
+    w, unmet, daily = weights_from_raw(raw, traded, gi, settings.decay, settings.truncation, returns, BOOK,
                                        sign)
     series = M.series_of(*daily)
 
-    n_os = math.ceil(oos_fraction * T)
-    is_sl, os_sl = slice(0, T - n_os), slice(T - n_os, T)
     is_m, warn = M.period_rows(series, dates, is_sl.start, is_sl.stop, "is")
     warnings += warn
     os_m = None
-    if n_os:
+    if has_os:
         os_m, warn = M.period_rows(series, dates, os_sl.start, os_sl.stop, "os")
         warnings += warn
     if is_m["startDate"] is not None and is_m["days"] < M.DAYS_PER_YEAR:
@@ -303,9 +382,10 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     train_m = test_m = None
     split = M.test_split(dates[is_sl], settings.test_period)
     if split is not None:
+        split += is_sl.start
         test_m, warn = M.period_rows(series, dates, split, is_sl.stop, "test")
         warnings += warn
-        train_m, warn = M.period_rows(series, dates, 0, split, "train")
+        train_m, warn = M.period_rows(series, dates, is_sl.start, split, "train")
         warnings += warn
 
     # sub-universe sharpe over the IS metric days (§6)
@@ -320,8 +400,8 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
         sub_pnl = sub_universe_pnl(w, panel_universe(panel, sub_name), gi, returns, start, is_sl.stop)
         sub_sharpe = M.sharpe_ratio(sub_pnl)
         if sub_sharpe is None:
-            warnings.append(M._warn("W_UNDEFINED_METRIC", f"is.subUniverseSharpe: {sub_name} PnL has zero "
-                                    "standard deviation"))
+            why = "fewer than 2 metric days" if sub_pnl.size < 2 else f"{sub_name} PnL has zero standard deviation"
+            warnings.append(M._warn("W_UNDEFINED_METRIC", f"is.subUniverseSharpe: {why}"))
     is_m["subUniverseSharpe"] = sub_sharpe
 
     # factor statistics of the traded row vs the day's return
@@ -330,11 +410,11 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
         members = _member_ranks(panel, settings, universe, gi, returns, returns_order)
         daily_f = F.daily_factor_series(w, returns, returns_order, series.max_weight, members)
         factor["is"] = F.factor_summary(daily_f, is_sl)
-        if n_os:
+        if has_os:
             factor["os"] = F.factor_summary(daily_f, os_sl)
 
     is_m["checks"] = [c.to_dict() for c in submission_checks(is_m, settings, sub_sharpe)]
-    stages = [("IS", is_sl)] + ([("OS", os_sl)] if n_os else [])
+    stages = [("IS", is_sl)] + ([("OS", os_sl)] if has_os else [])
     local = {"universe": settings.local_universe, "universeSubstituted": settings.universe_substituted,
              "delayApprox": settings.delay_approx, "isDays": is_m["days"], "osDays": os_m["days"] if os_m else 0,
              "panel": getattr(panel, "label", None)}

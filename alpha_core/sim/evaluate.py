@@ -15,12 +15,14 @@ import numpy as np
 from alpha_core.data.panel import Panel
 from alpha_core.expr import ast
 from alpha_core.expr.catalogue import REQUIRED, VALUE_KINDS, OperatorSpec, bind, catalogue
+from alpha_core.expr.lint_args import MAX_WINDOW
+from alpha_core.expr.ast import children
+from alpha_core.sim.budget import ELEMENTWISE_CATEGORIES, WINDOW_PARAMS, EvalBudget, default_budget, plan
 from alpha_core.sim.ops import KERNELS
 from alpha_core.sim.ops._ew_numba import masked as _masked
 
 Value = Any  # float | np.ndarray (T, N) | str | bool
 
-ELEMENTWISE_CATEGORIES = frozenset({"Arithmetic", "Logical"})
 PASTEURIZED_CATEGORIES = frozenset({"Cross Sectional", "Group"})
 # kernels that take the pasteurization mask as ``exclude`` (no masked copy of their input)
 MASK_AWARE_OPS = frozenset({"rank", "quantile", "zscore", "normalize", "winsorize", "scale", "scale_down",
@@ -28,44 +30,61 @@ MASK_AWARE_OPS = frozenset({"rank", "quantile", "zscore", "normalize", "winsoriz
                             "group_std_dev", "group_neutralize", "group_zscore", "group_scale", "group_rank"})
 NAN_HANDLING_GROUP_OPS = frozenset(
     {"group_count", "group_sum", "group_mean", "group_max", "group_min", "group_median", "group_std_dev"})
-WINDOW_PARAMS = ("d", "lookback")
 
 
 class EvaluationError(ValueError):
     """The program cannot be evaluated on this panel (e.g. a data field the panel lacks)."""
 
+    code = "E_EVAL"
+
 
 class UnsupportedLocal(EvaluationError):
     """The operator or field has no local implementation (BRAIN-only, FASTEXPR.md §7.3, §7.6)."""
 
+    code = "UNSUPPORTED_LOCAL"
+
+
+class BudgetExceeded(EvaluationError):
+    """The program's estimated kernel time or peak memory exceeds the evaluation budget
+    (``alpha_core.sim.budget.EvalBudget``); raised before any kernel runs."""
+
+    code = "E_BUDGET"
+
 
 def evaluate(program: ast.Program, panel: Panel, universe_mask: np.ndarray | None = None,
-             pasteurization: bool = True, nan_handling: bool = False) -> np.ndarray:
+             pasteurization: bool = True, nan_handling: bool = False, budget: EvalBudget | None = None
+             ) -> np.ndarray:
     """Raw alpha values: a (T, N) float64 array whose row ``s`` uses data up to date ``s``.
 
     ``program`` must be canonical (``alpha_core.expr.canonicalize``); ``universe_mask`` is a (T, N) bool
     array of the instruments that take part on each evaluation date (the universe the row trades in,
     SIMULATION.md §3); with ``pasteurization`` True, inputs of cross-sectional and group operators are
     NaN outside it, and ``pasteurize()`` always uses it. ``nan_handling`` applies the NaN-handling-ON
-    rules of SIMULATION.md §1. ±inf never leaves the evaluator (mapped to NaN).
+    rules of SIMULATION.md §1. ±inf never leaves the evaluator (mapped to NaN). A sub-expression without a
+    data field (``abs(2)``, ``greater(0.5, 0.5)``) is folded to a scalar and broadcast where an operator
+    needs a (T, N) input. Each intermediate is released as soon as the last operator reading it has run.
 
-    Raises ``UnsupportedLocal`` for BRAIN-only operators or fields the panel lacks, ``EvaluationError``
-    for anything else that cannot be computed (an unknown name in a non-linted program).
+    Raises ``BudgetExceeded`` (before any kernel runs) when the plan's estimated time or memory exceeds
+    ``budget`` (default: ``ALPHA_EVAL_MAX_SECONDS`` / ``ALPHA_EVAL_MAX_MEMORY_MB``), ``UnsupportedLocal`` for
+    BRAIN-only operators or fields the panel lacks, ``EvaluationError`` for anything else that cannot be
+    computed (an unknown name or a window beyond lint's ``MAX_WINDOW`` in a non-linted program).
     """
-    return _Evaluator(panel, universe_mask, pasteurization, nan_handling).run(program)
+    return _Evaluator(panel, universe_mask, pasteurization, nan_handling, budget).run(program)
 
 
 def evaluate_signed(program: ast.Program, panel: Panel, universe_mask: np.ndarray | None = None,
-                    pasteurization: bool = True, nan_handling: bool = False) -> tuple[np.ndarray, float]:
+                    pasteurization: bool = True, nan_handling: bool = False, budget: EvalBudget | None = None
+                    ) -> tuple[np.ndarray, float]:
     """``evaluate`` with a root negation folded out: ``(values, sign)`` such that the raw alpha is
     ``sign * values`` exactly (``sign`` is -1.0 for ``-x``, ``-(-(-x))``..., else 1.0). The backtest applies the
     sign in its first pass (``backtest(..., sign=)``), which saves a (T, N) negation on alphas written ``-x``.
     Same arguments and errors as ``evaluate``."""
-    return _Evaluator(panel, universe_mask, pasteurization, nan_handling).run(program, fold_sign=True)
+    return _Evaluator(panel, universe_mask, pasteurization, nan_handling, budget).run(program, fold_sign=True)
 
 
 class _Evaluator:
-    def __init__(self, panel: Panel, universe_mask, pasteurization: bool, nan_handling: bool):
+    def __init__(self, panel: Panel, universe_mask, pasteurization: bool, nan_handling: bool,
+                 budget: EvalBudget | None = None):
         self.panel = panel
         self.shape = (panel.T, panel.N)
         if universe_mask is not None and universe_mask.shape != self.shape:
@@ -76,14 +95,21 @@ class _Evaluator:
         self.nan_handling = nan_handling
         self.variables: dict[str, Value] = {}
         self.memo: dict[ast.Node, Value] = {}
+        self.refs: dict[ast.Node, int] = {}  # parents still to read each call node's value
         self.catalogue = catalogue()
+        self.budget = budget or default_budget()
 
     def run(self, program: ast.Program, fold_sign: bool = False):
-        for statement in program.statements:
-            self.variables[statement.name] = self.eval(statement.value)
         root, sign = program.result, 1.0
         while fold_sign and _is_negation(root):
             root, sign = root.args[0], -sign
+        steps = plan(program, root, *self.shape)
+        problem = steps.over(self.budget)
+        if problem:
+            raise BudgetExceeded(problem)
+        self.refs = steps.refs
+        for statement in program.statements:
+            self.variables[statement.name] = self.eval(statement.value)
         out = self.eval(root)
         if isinstance(out, str):
             raise EvaluationError("the alpha is a string, not a value")
@@ -95,8 +121,8 @@ class _Evaluator:
     # ------------------------------------------------------------------ values
 
     def matrix(self, value: Value) -> np.ndarray:
-        """Broadcast a constant to a fresh (T, N) array; pass arrays through."""
-        if isinstance(value, np.ndarray):
+        """Broadcast a constant to a fresh (T, N) array; pass (T, N) arrays through."""
+        if isinstance(value, np.ndarray) and value.ndim == 2:
             return value
         return np.full(self.shape, float(value))
 
@@ -114,8 +140,22 @@ class _Evaluator:
         cached = self.memo.get(node)
         if cached is None:
             cached = self.call(node)
+            if isinstance(cached, np.ndarray) and cached.ndim == 0:
+                cached = float(cached)  # a constant sub-expression (abs(2)) folds to a scalar
             self.memo[node] = cached
+            self.release(node)
         return cached
+
+    def release(self, node: ast.Call) -> None:
+        """Forget the values only ``node`` still needed: its argument nodes whose last reader it was."""
+        for child in children(node):
+            left = self.refs.get(child)
+            if left is not None:
+                if left <= 1:
+                    del self.refs[child]
+                    self.memo.pop(child, None)
+                else:
+                    self.refs[child] = left - 1
 
     def ident(self, node: ast.Ident) -> Value:
         if node.name in self.variables:
@@ -235,6 +275,9 @@ def _coerce(value: Any, kind: str) -> Any:
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, (int, float)):
+            if not -MAX_WINDOW <= value <= MAX_WINDOW:  # also NaN; lint reports E_WINDOW_TOO_LONG first
+                raise EvaluationError(f"{kind} {value!r} is outside +-{MAX_WINDOW} (the longest window any panel "
+                                      f"can use)")
             return int(np.floor(value))
         raise EvaluationError(f"expected an integer, got {value!r}")
     if kind == "bool":

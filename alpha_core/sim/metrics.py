@@ -188,7 +188,8 @@ def period_rows(s: DailySeries, dates: np.ndarray, lo: int, hi: int, label: str)
         warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.margin: nothing traded"))
     out["sharpe"] = _sharpe(mean, std, top, n)
     if out["sharpe"] is None:
-        warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.sharpe: daily PnL has zero standard deviation"))
+        why = "fewer than 2 metric days" if n < 2 else "daily PnL has zero standard deviation"
+        warnings.append(_warn("W_UNDEFINED_METRIC", f"{label}.sharpe: {why}"))
     out["fitness"] = fitness_of(out["sharpe"], out["returns"], out["turnover"])
     return out, warnings
 

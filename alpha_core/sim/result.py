@@ -38,7 +38,8 @@ class SimResult:
     ``is_`` / ``os`` / ``train`` / ``test``: period metric dicts (§5; ``is_`` also holds ``checks`` and
     ``subUniverseSharpe``); ``yearly``: list of rows; ``factor``: IC / rank IC / quantile spread per period;
     ``warnings``: ``{"code", "message"}`` dicts. Arrays: ``dates`` (T,) datetime64[D], ``daily_pnl`` (T,)
-    USD, ``weights`` (T, N) float64 (NaN = no position), ``is_slice`` / ``os_slice`` the row ranges.
+    USD, ``weights`` (T, N) float64 (NaN = no position; None when a batch dropped them, ``simulate.iter_simulate``),
+    ``is_slice`` / ``os_slice`` the row ranges.
     """
 
     settings: SimSettings
@@ -50,7 +51,7 @@ class SimResult:
     warnings: list[dict]
     dates: np.ndarray
     daily_pnl: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | None
     is_slice: slice
     os_slice: slice
     train: dict | None = None

@@ -37,6 +37,8 @@ UNIVERSE_SIZES = {"TOP3000": 3000, "TOP1000": 1000, "TOP500": 500, "TOP200": 200
 SUB_UNIVERSE = {"TOP3000": "TOP1000", "TOP1000": "TOP500", "TOP500": "TOP200", "TOP200": None}
 # fields echoed by BRAIN on completed alphas: recorded, not used locally
 ECHO_FIELDS = ("maxPosition", "startDate", "endDate")
+# SIMULATION.md §1 sets no upper bound on decay; ours (docs/DESIGN.md): two trading years
+MAX_DECAY = 512
 
 _PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
 _INT_TEXT = re.compile(r"^\s*[+-]?\d+(?:\.0*)?\s*$")
@@ -76,8 +78,8 @@ def _choice(name: str, value: Any, choices: tuple, errors: dict) -> Any:
     return value
 
 
-def _integer(name: str, value: Any, errors: dict, minimum: int | None = None) -> Any:
-    """DRF IntegerField: ints, integral floats and integer strings ("4", "4.0") are accepted."""
+def _integer(name: str, value: Any, errors: dict, minimum: int | None = None, maximum: int | None = None) -> Any:
+    """DRF IntegerField with min and max: ints, integral floats and integer strings ("4", "4.0") are accepted."""
     if isinstance(value, bool):
         errors[name] = ["A valid integer is required."]
         return value
@@ -86,12 +88,14 @@ def _integer(name: str, value: Any, errors: dict, minimum: int | None = None) ->
     elif isinstance(value, float) and value.is_integer():
         out = int(value)
     elif isinstance(value, str) and _INT_TEXT.match(value):
-        out = int(float(value))
+        out = int(value.strip().split(".")[0])   # exact, also beyond float precision
     else:
         errors[name] = ["A valid integer is required."]
         return value
     if minimum is not None and out < minimum:
         errors[name] = [f"Ensure this value is greater than or equal to {minimum}."]
+    elif maximum is not None and out > maximum:
+        errors[name] = [f"Ensure this value is less than or equal to {maximum}."]
     return out
 
 
@@ -190,7 +194,7 @@ class SimSettings(BaseModel):
                 errors["universe"] = [f'"{out["universe"]}" is not a valid choice.']
             out["universe"] = uni
         if "decay" in out:
-            out["decay"] = _integer("decay", out["decay"], errors, minimum=0)
+            out["decay"] = _integer("decay", out["decay"], errors, minimum=0, maximum=MAX_DECAY)
         if "truncation" in out:
             out["truncation"] = _number("truncation", out["truncation"], errors, 0.0, 1.0)
         if "visualization" in out:

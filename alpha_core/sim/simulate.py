@@ -2,12 +2,16 @@
 
 ``simulate`` = lint -> canonical program -> evaluate on the panel (with the pasteurization mask of the
 settings' universe) -> ``backtest`` (delay, decay, neutralization, truncation, PnL, IS/OS metrics, checks).
-``simulate_many`` runs a batch on one loaded panel and never raises for one bad expression.
+``simulate_one`` never raises: whatever stops one alpha (lint, a BRAIN-only operator, the evaluation budget,
+a kernel's error, even an unexpected exception) becomes that alpha's ``Outcome`` with an error code and message;
+``iter_simulate`` / ``simulate_many`` run a batch of them on one loaded panel, so one bad alpha never costs the
+batch.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -15,15 +19,17 @@ import polars as pl
 from alpha_core.data.panel import Panel
 from alpha_core.data.registry import FieldRegistry, default_registry
 from alpha_core.expr import LintResult, alpha_hash, lint
-from alpha_core.sim.backtest import backtest
-from alpha_core.sim.evaluate import EvaluationError, UnsupportedLocal, evaluate, evaluate_signed
+from alpha_core.sim.backtest import backtest, trading_periods
+from alpha_core.sim.evaluate import UnsupportedLocal, evaluate, evaluate_signed
 from alpha_core.sim.result import SimResult
-from alpha_core.sim.settings import SimSettings
+from alpha_core.sim.settings import SettingsError, SimSettings
 from alpha_core.sim.settings import UnsupportedLocal as UnsupportedSettings
 from alpha_core.sim.universe import panel_universe
 
-__all__ = ["ExpressionError", "UnsupportedLocal", "Outcome", "simulate", "simulate_many", "evaluate_expression",
-           "raw_alpha", "registry_for"]
+__all__ = ["ExpressionError", "UnsupportedLocal", "Outcome", "simulate", "simulate_one", "iter_simulate",
+           "simulate_many", "evaluate_expression", "raw_alpha", "registry_for", "error_code"]
+
+log = logging.getLogger(__name__)
 
 
 class ExpressionError(ValueError):
@@ -85,23 +91,19 @@ def simulate(expression: str | LintResult, panel: Panel, settings: SimSettings |
              start: str | None = None, end: str | None = None) -> SimResult:
     """Simulate one alpha: the SIMULATION.md §9 result (IS and OS metrics, yearly rows, checks, daily PnL).
 
-    ``start``/``end`` (YYYY-MM-DD) restrict trading to that date range; the expression still sees the
-    earlier history for its windows. Raises ``ExpressionError`` (lint errors), ``UnsupportedLocal``
-    (BRAIN-only operator or field), ``SettingsError`` (invalid settings).
+    ``start``/``end`` (YYYY-MM-DD, inclusive) restrict the run to the trading dates in that range: no
+    position outside it, and IS / OS / train / test / yearly metrics cover only its dates (IS = range ∩ the
+    panel's IS dates, OS = range ∩ the held-out OS dates; ``backtest.trading_periods``); the expression and
+    the decay still see the earlier history. Raises ``ExpressionError`` (lint errors), ``UnsupportedLocal``
+    (BRAIN-only operator or field), ``SettingsError`` (invalid settings), ``DateRangeError`` (a range the
+    panel cannot simulate: not a date, outside the panel, start after end, no IS trading date), checked
+    before the expression is evaluated.
     """
     s = _settings(settings)
+    if start is not None or end is not None:
+        trading_periods(panel, s, oos_fraction, start, end)   # a bad range fails before the evaluation
     raw, sign = evaluate_signed(_checked(expression, panel, registry).program, panel, **_eval_args(panel, s))
-    if start or end:
-        trade_dates = np.empty_like(panel.dates)
-        trade_dates[:-1] = panel.dates[1:]
-        trade_dates[-1] = panel.dates[-1] + np.timedelta64(1, "D")
-        keep = np.ones(panel.T, dtype=bool)
-        if start:
-            keep &= trade_dates >= np.datetime64(start, "D")
-        if end:
-            keep &= trade_dates <= np.datetime64(end, "D")
-        raw[~keep] = np.nan
-    return backtest(raw, panel, s, oos_fraction=oos_fraction, sign=sign)
+    return backtest(raw, panel, s, oos_fraction=oos_fraction, sign=sign, start=start, end=end)
 
 
 @dataclass
@@ -112,7 +114,8 @@ class Outcome:
     lint: LintResult | None
     result: SimResult | None
     error: str | None
-    settings: SimSettings
+    settings: SimSettings | None
+    code: str | None = None  # the error's code (E_BUDGET, E_EVAL, UNSUPPORTED_LOCAL, a lint code...), None when ok
 
     @property
     def canonical(self) -> str | None:
@@ -120,16 +123,17 @@ class Outcome:
 
     @property
     def hash(self) -> str | None:
-        if self.canonical is None:
+        if self.canonical is None or self.settings is None:
             return None
         return alpha_hash(self.canonical, json_settings(self.settings))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: the §9 result plus expression, canonical text and alpha hash, or the error."""
+        """JSON-safe: the §9 result plus expression, canonical text and alpha hash, or the error (``code`` and
+        ``error`` message, plus the lint errors with their spans)."""
         head = {"expression": self.expression, "canonical": self.canonical, "hash": self.hash}
         if self.result is None:
             errors = [] if self.lint is None else self.lint.to_dict().get("errors", [])
-            return {**head, "ok": False, "error": self.error, "errors": errors}
+            return {**head, "ok": False, "code": self.code, "error": self.error, "errors": errors}
         return {**head, "ok": True, **self.result.to_dict()}
 
 
@@ -140,28 +144,80 @@ def json_settings(settings: SimSettings) -> dict:
     return json.loads(settings.identity_json())
 
 
-def simulate_many(expressions: Iterable[str], panel: Panel, settings: SimSettings | dict | None = None,
+def error_code(exc: BaseException) -> str:
+    """The code of an exception that stopped one alpha: the exception's own ``code`` (``E_BUDGET``, ``E_EVAL``,
+    ``UNSUPPORTED_LOCAL``...), ``E_SETTINGS`` for invalid settings, ``E_EVAL`` for a kernel's argument error or a
+    floating-point error, ``E_MEMORY`` when memory ran out, else ``E_INTERNAL`` (a defect of ours: the traceback
+    is logged at DEBUG level, never printed)."""
+    from alpha_core.sim.ops import KernelArgumentError
+
+    if isinstance(exc, UnsupportedSettings):
+        return "UNSUPPORTED_LOCAL"
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    if isinstance(exc, SettingsError):
+        return "E_SETTINGS"
+    if isinstance(exc, (KernelArgumentError, FloatingPointError)):
+        return "E_EVAL"
+    if isinstance(exc, MemoryError):
+        return "E_MEMORY"
+    return "E_INTERNAL"
+
+
+def simulate_one(expression: str | LintResult, panel: Panel, settings: SimSettings | dict | None = None,
+                 registry: FieldRegistry | None = None, oos_fraction: float = 0.2,
+                 start: str | None = None, end: str | None = None) -> Outcome:
+    """``simulate`` that never raises (but for ``KeyboardInterrupt`` / ``SystemExit``): the alpha's ``Outcome``
+    with its result, or with ``code`` and ``error`` = ``"CODE: message"`` (``error_code``). Invalid ``settings``
+    (a dict, as stored with a candidate) are this alpha's ``E_SETTINGS`` error."""
+    text = expression.text if isinstance(expression, LintResult) else expression
+    checked = s = None
+    try:
+        s = _settings(settings)
+        checked = expression if isinstance(expression, LintResult) else lint(text, registry or registry_for(panel))
+        if not checked.ok:
+            first = checked.errors[0] if checked.errors else None
+            return Outcome(text, checked, None, str(ExpressionError(checked)), s,
+                           first.code if first else "E_SYNTAX")
+        return Outcome(text, checked, simulate(checked, panel, s, registry, oos_fraction, start, end), None, s)
+    except Exception as exc:  # noqa: BLE001 - one alpha's failure must never cost the batch
+        code = error_code(exc)
+        if code == "E_INTERNAL":
+            log.debug("unexpected error simulating %r", text, exc_info=True)
+            message = f"{type(exc).__name__}: {exc}"
+        elif code == "E_MEMORY":
+            message = "ran out of memory evaluating this alpha (lower ALPHA_EVAL_MAX_MEMORY_MB)"
+        else:
+            message = str(exc)
+        return Outcome(text, checked, None, f"{code}: {message}"[:2000], s, code)
+
+
+def iter_simulate(expressions: Iterable[str], panel: Panel, settings: SimSettings | dict | None = None,
                   registry: FieldRegistry | None = None, oos_fraction: float = 0.2,
-                  start: str | None = None, end: str | None = None) -> list[Outcome]:
-    """Simulate a batch on one panel; a bad expression yields an ``Outcome`` with ``error``, never an exception."""
+                  start: str | None = None, end: str | None = None, keep_weights: bool = False
+                  ) -> Iterator[Outcome]:
+    """Simulate a batch on one panel, yielding each alpha's ``Outcome`` as soon as it is done (``simulate_one``:
+    never an exception for one alpha). Each result's (T, N) ``weights`` (5 MB on the real panel) are dropped
+    (None) unless ``keep_weights``, so a batch's memory does not grow by that per alpha. Raises
+    ``SettingsError`` / ``UnsupportedLocal`` up front when the batch's ``settings`` are invalid or cannot run
+    locally, before any alpha."""
     s = _settings(settings)
     s.check_local()
     reg = registry or registry_for(panel)
-    outcomes = []
     for text in expressions:
-        checked = lint(text, reg)
-        if not checked.ok:
-            outcomes.append(Outcome(text, checked, None, str(ExpressionError(checked)), s))
-            continue
-        try:
-            result = simulate(checked, panel, s, reg, oos_fraction, start, end)
-            outcomes.append(Outcome(text, checked, result, None, s))
-        except EvaluationError as exc:
-            outcomes.append(Outcome(text, checked, None, f"UNSUPPORTED_LOCAL: {exc}"
-                                    if isinstance(exc, UnsupportedLocal) else f"E_EVAL: {exc}", s))
-        except UnsupportedSettings as exc:
-            outcomes.append(Outcome(text, checked, None, f"UNSUPPORTED_LOCAL: {exc}", s))
-    return outcomes
+        outcome = simulate_one(text, panel, s, reg, oos_fraction, start, end)
+        if outcome.result is not None and not keep_weights:
+            outcome.result.weights = None
+        yield outcome
+
+
+def simulate_many(expressions: Iterable[str], panel: Panel, settings: SimSettings | dict | None = None,
+                  registry: FieldRegistry | None = None, oos_fraction: float = 0.2,
+                  start: str | None = None, end: str | None = None, keep_weights: bool = False) -> list[Outcome]:
+    """``list(iter_simulate(...))``: one ``Outcome`` per expression, in order (weights dropped unless
+    ``keep_weights``)."""
+    return list(iter_simulate(expressions, panel, settings, registry, oos_fraction, start, end, keep_weights))
 
 
 def evaluate_expression(expression: str, panel: Panel, settings: SimSettings | dict | None = None) -> pl.DataFrame:

@@ -25,6 +25,14 @@ def test_defaults_are_the_local_ones():
     ({"decay": 1.5}, "decay", "A valid integer is required."),
     ({"decay": True}, "decay", "A valid integer is required."),
     ({"decay": -1}, "decay", "Ensure this value is greater than or equal to 0."),
+    ({"decay": 513}, "decay", "Ensure this value is less than or equal to 512."),
+    ({"decay": "99999999999999999999"}, "decay", "Ensure this value is less than or equal to 512."),
+    ({"decay": 1e20}, "decay", "Ensure this value is less than or equal to 512."),
+    ({"decay": float("nan")}, "decay", "A valid integer is required."),
+    ({"decay": "inf"}, "decay", "A valid integer is required."),
+    ({"truncation": float("nan")}, "truncation", "A valid number is required."),
+    ({"truncation": "-inf"}, "truncation", "A valid number is required."),
+    ({"truncation": -0.01}, "truncation", "Ensure this value is greater than or equal to 0."),
     ({"truncation": "x"}, "truncation", "A valid number is required."),
     ({"truncation": 1.5}, "truncation", "Ensure this value is less than or equal to 1."),
     ({"instrumentType": "CRYPTO"}, "instrumentType", "Instrument type CRYPTO is not available."),
@@ -51,6 +59,7 @@ def test_brain_style_coercions():
     assert (s.delay, s.decay, s.truncation, s.universe, s.neutralization, s.visualization) == (
         0, 4, 0.05, "TOP1000", "MARKET", True)
     assert SimSettings(decay=4.0).decay == 4
+    assert SimSettings(decay="512").decay == 512 and SimSettings(decay=" +3.00 ").decay == 3
 
 
 def test_local_universe_substitution_and_delay_approx():
