@@ -19,6 +19,7 @@ from __future__ import annotations
 import dagster as dg
 
 from alpha_core.store import reads, schema
+from alpha_core.store.writes import reading, replace_partitions, writing
 
 MIN_LINT_PASS_RATE = 0.5
 
@@ -88,3 +89,13 @@ def evaluate(con, table: str, keys, panel_fields=None) -> list[dg.AssetCheckResu
         out.append(_result(table, "registry_coverage", not missing and n_matrix > 0,
                            panel_fields_missing=", ".join(missing) or "none", local_matrix_fields=n_matrix))
     return out
+
+
+def write_and_check(duckdb, table: str, keys, rows, run_id: str, panel_fields=None) -> tuple[int, list]:
+    """Write ``rows`` as the partitions ``keys`` of ``table`` (``replace_partitions``; DuckDB's exclusive
+    file lock is held only for that transaction), then run the table's checks on those partitions through
+    a read-only connection. ``duckdb``: the DuckDBResource. Returns (rows written, check results)."""
+    with writing(duckdb.database) as con:
+        n = replace_partitions(con, table, keys, rows, run_id=run_id)
+    with reading(duckdb.database) as con:
+        return n, evaluate(con, table, keys, panel_fields)

@@ -6,19 +6,23 @@ shows in ``dagster dev``), the jobs the schedule + sensors would launch:
 1. ``registry_job``      field_registry (unpartitioned), then the ``field`` dynamic partitions are synced
 2. ``profiles_job``      field_profiles over every field partition (one single-run backfill), only when a
                          field lacks a profile
-3. ``themes_job``        themes[date] (``--fields`` forces the fields)
+3. ``themes_job``        themes[date] (``--fields`` forces the fields); it replaces only the (date, field)
+                         rows of the fields it picks, and the rest of the run follows ITS picks (its
+                         materialization), so concurrent runs of one day never clobber each other
 4. ``mining_job`` x F    candidates -> lint_results -> simulations -> checklists for each (date, field)
 5. ``submit_job``        submissions[date] (dry-run) + winner_memory
 
 Every step claims the ``duckdb`` pool (limit 1), so a concurrent ``alpha mine``, UI run or backfill waits
-instead of hitting DuckDB's file lock. Running the same day twice rewrites the same partitions with the
-same rows (only ``run_id`` and ``submitted_at`` change).
+instead of hitting DuckDB's file lock; a step holds the file only to read its inputs and, after computing,
+to write its partition (``alpha_core.store.writes.reading`` / ``writing``). Running the same day twice
+rewrites the same partitions with the same rows (only ``run_id`` and ``submitted_at`` change).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -30,7 +34,10 @@ from alpha_assets.partitions import MINING_START, daily, field_partitions, multi
 from alpha_core.config import AlphaSettings, default_dagster_home, project_root
 
 POOL = "duckdb"
-CONSOLE_LOG_LEVEL = os.environ.get("ALPHA_MINE_LOG_LEVEL", "WARNING")  # the instance keeps the full event log
+# Console log of the Dagster runs: CRITICAL by default, so a failed step does not print Dagster's stack dumps
+# (the error reaches the user as one line, the instance keeps the full event log); e.g. WARNING to see more.
+CONSOLE_LOG_LEVEL = os.environ.get("ALPHA_MINE_LOG_LEVEL", "CRITICAL")
+MAX_N_FIELDS = 100
 
 
 class MineError(RuntimeError):
@@ -92,26 +99,91 @@ def release_stale_slots(instance) -> list[str]:
     return freed
 
 
-def _check_date(date: str) -> str:
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def check_date(text: str) -> str:
+    """``--date``: an ISO day ``YYYY-MM-DD`` between MINING_START and today; MineError naming the flag otherwise."""
+    if not _ISO_DATE.fullmatch(str(text).strip()):
+        raise MineError(f"--date: {text!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-21")
     try:
-        day = dt.date.fromisoformat(date)
-    except (TypeError, ValueError):
-        raise MineError(f"--date {date!r} is not an ISO date (YYYY-MM-DD)") from None
+        day = dt.date.fromisoformat(str(text).strip())
+    except ValueError as exc:
+        raise MineError(f"--date: {text!r} is not a valid date ({exc})") from None
     last = dt.date.fromisoformat(daily.get_last_partition_key())
     if not dt.date.fromisoformat(MINING_START) <= day <= last:
-        raise MineError(f"--date {date}: mining days run from {MINING_START} to today ({last})")
+        raise MineError(f"--date: {day} is outside the mining days, {MINING_START} to today ({last})")
     return day.isoformat()
 
 
+def check_count(flag: str, value, low: int, high: int, what: str) -> int:
+    """``value`` (int or text) as an int in [low, high]; MineError naming ``flag`` and the range otherwise."""
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise MineError(f"{flag}: {value!r} is not a whole number; use {low} to {high}") from None
+    if not low <= n <= high:
+        raise MineError(f"{flag}: {n} is out of range; use {low} to {high} ({what})")
+    return n
+
+
+def check_fields(text: str | None) -> list[str] | None:
+    """``--fields``: comma-separated field ids, lower-cased, duplicates dropped; None when the flag is absent.
+    MineError for an empty value or an empty item (whether each id is mineable is checked against the registry)."""
+    if text is None:
+        return None
+    items = [f.strip().lower() for f in text.split(",")]
+    if not any(items):
+        raise MineError("--fields: empty; give comma-separated field ids (e.g. close,volume) or leave the flag "
+                        "out to mine the day's themes")
+    if not all(items):
+        raise MineError(f"--fields: {text!r} has an empty item; give comma-separated field ids, e.g. close,volume")
+    return list(dict.fromkeys(items))
+
+
+def max_per_field() -> int:
+    """The largest useful ``--per-field``: the number of proven templates (more would add nothing)."""
+    from alpha_core.gen.templates import TEMPLATES
+
+    return len(TEMPLATES)
+
+
+_DAGSTER_WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError",
+                     "DagsterResourceFunctionError")
+
+
+def root_error(error) -> str:
+    """One line for a failed step's ``SerializableErrorInfo``: the first error in its chain (``cause`` /
+    ``context``) that is not Dagster's step wrapper, i.e. the domain error that names the file, field or
+    expression, as ``ClassName: message``."""
+    err = error
+    while err is not None and err.cls_name in _DAGSTER_WRAPPERS:
+        err = err.cause or err.context
+    err = err or error
+    message = " ".join(err.message.split())
+    head, _, tail = message.partition(": ")
+    if err.cls_name and head.rsplit(".", 1)[-1] == err.cls_name:   # "pkg.mod.Class: text" -> "text"
+        message = tail
+    return f"{err.cls_name}: {message}" if err.cls_name else message
+
+
 def _execute(defs, job_name: str, instance, tags: dict, run_config: dict | None = None, **kwargs):
+    """Run ``job_name`` in process; return the result, or raise MineError with each failed step's root error."""
     job = defs.resolve_job_def(job_name)
     config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": CONSOLE_LOG_LEVEL}}}}
     result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=config, **kwargs)
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
-        detail = "; ".join(f"{e.step_key}: {e.event_specific_data.error.message.strip()[:300]}" for e in failures)
-        raise MineError(f"{job_name} failed (run {result.run_id}): {detail or 'see the run in the Dagster UI'}")
-    return result.run_id
+        detail = "; ".join(f"step {e.step_key}: {root_error(e.event_specific_data.error)[:500]}" for e in failures)
+        raise MineError(f"{job_name} failed: {detail or 'see the run in the Dagster UI'} (run {result.run_id})")
+    return result
+
+
+def _picked_fields(result, date: str) -> list[str]:
+    """The fields the themes run ``result`` picked for ``date`` (its own materialization's ``fields_by_date``,
+    not the table, which concurrent runs of the day also write)."""
+    (mat,) = result.asset_materializations_for_node("themes")
+    return list(mat.metadata["fields_by_date"].value[date])
 
 
 def run_mine(date: str, fields: list[str] | None = None, per_field: int = 8, *, n_fields: int = 3,
@@ -121,16 +193,17 @@ def run_mine(date: str, fields: list[str] | None = None, per_field: int = 8, *, 
 
     ``fields``: field ids to mine (default: the day's themes, ``n_fields`` of them); ``per_field``: template
     candidates per field. ``instance``: defaults to the persistent instance under DAGSTER_HOME.
-    Raises MineError for a bad date/field or a failed run.
+    The summary covers the fields this run mined, whatever other runs of the day wrote.
+    Raises MineError (message starting with the flag, or the failed job and its step's root error).
     """
     from alpha_assets.definitions import build_definitions
     from alpha_assets.sensors import read_mineable_ids
     from alpha_core.store import reads
-    from alpha_core.store.writes import connect
+    from alpha_core.store.writes import reading
 
-    date = _check_date(date)
-    if per_field < 1:
-        raise MineError(f"--per-field must be >= 1, got {per_field}")
+    date = check_date(date)
+    per_field = check_count("--per-field", per_field, 1, max_per_field(), "the number of templates")
+    n_fields = check_count("--n-fields", n_fields, 1, MAX_N_FIELDS, "fields picked by themes")
     if instance is None:
         ensure_dagster_home()
         instance = dg.DagsterInstance.get()
@@ -140,62 +213,55 @@ def run_mine(date: str, fields: list[str] | None = None, per_field: int = 8, *, 
     defs = build_definitions(db, data_dir, synthetic)
     tags = {"alpha/trigger": "alpha mine", "alpha/pid": str(os.getpid()), "alpha/host": os.uname().nodename}
     release_stale_slots(instance)
-    runs = {"registry": _execute(defs, "registry_job", instance, tags)}
+    runs = {"registry": _execute(defs, "registry_job", instance, tags).run_id}
 
     ids = read_mineable_ids(db)
     have = set(instance.get_dynamic_partitions(field_partitions.name))
     new = [i for i in ids if i not in have]
     if new:
         instance.add_dynamic_partitions(field_partitions.name, new)
-    if fields:
-        unknown = [f for f in fields if f not in ids]
-        if unknown:
-            raise MineError(f"--fields {unknown} are not local MATRIX fields; known: {', '.join(ids)}")
+    unknown = [f for f in fields or [] if f not in ids]
+    if unknown:
+        raise MineError(f"--fields: {', '.join(unknown)} {'is not a' if len(unknown) == 1 else 'are not'} local "
+                        f"MATRIX field{'s' * (len(unknown) > 1)}; known: {', '.join(ids)}")
 
-    con = connect(db)
-    try:
+    with reading(db) as con:
         profiled = set(reads.read_partitions(con, "field_profiles")["field"].to_list())
-    finally:
-        con.close()
     if set(ids) - profiled:
         keys = instance.get_dynamic_partitions(field_partitions.name)
         runs["profiles"] = _execute(defs, "profiles_job", instance, {
-            **tags, ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]})
+            **tags, ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}).run_id
 
-    runs["themes"] = _execute(defs, "themes_job", instance, tags, partition_key=date, run_config={
+    themed = _execute(defs, "themes_job", instance, tags, partition_key=date, run_config={
         "ops": {"themes": {"config": {"fields": list(fields or []), "n_fields": n_fields}}}})
-    con = connect(db)
-    try:
-        picked = reads.read_partitions(con, "themes", [date])["field"].to_list()
-    finally:
-        con.close()
+    runs["themes"] = themed.run_id
+    picked = _picked_fields(themed, date)
     runs["mining"] = []
     for f in picked:
         runs["mining"].append(_execute(defs, "mining_job", instance, tags, partition_key=multi_key(date, f),
-                                       run_config={"ops": {"candidates": {"config": {"per_field": per_field}}}}))
-    runs["submit"] = _execute(defs, "submit_job", instance, tags, partition_key=date)
-    summary = day_summary(db, date)
+                                       run_config={"ops": {"candidates": {"config": {"per_field": per_field}}}}
+                                       ).run_id)
+    runs["submit"] = _execute(defs, "submit_job", instance, tags, partition_key=date).run_id
+    summary = day_summary(db, date, picked)
     summary.update(runs=runs, duckdb=db, dagster_home=os.environ.get("DAGSTER_HOME", ""))
     return summary
 
 
-def day_summary(db: str, date: str) -> dict:
-    """Counts and the best alpha of ``date`` read from the DuckDB file ``db``."""
+def day_summary(db: str, date: str, fields: list[str]) -> dict:
+    """Counts and the best alpha of the (``date``, field) partitions of ``fields``, read from the DuckDB file
+    ``db`` through a read-only connection that waits (with backoff) while a writer holds the file.
+    ``submitted`` counts the day's submission records of those fields."""
     from alpha_core.store import reads
-    from alpha_core.store.writes import connect
+    from alpha_core.store.writes import reading
 
-    con = connect(db)
-    try:
-        fields = [r[0] for r in con.execute("SELECT field FROM themes WHERE mining_date = CAST(? AS DATE) "
-                                            "ORDER BY rank", [date]).fetchall()]
-        keys = [(date, f) for f in fields]
+    keys = [(date, f) for f in fields]
+    with reading(db) as con:
         cands = reads.read_partitions(con, "candidates", keys)
         lint = reads.read_partitions(con, "lint_results", keys)
         sims = reads.read_partitions(con, "simulations", keys)
         v = reads.verdicts(con, keys)
         subs = reads.read_partitions(con, "submissions", [date])
-    finally:
-        con.close()
+    subs = subs.filter(subs["field"].is_in(fields)) if subs.height else subs
     best = None
     ranked = v.filter(v["is_fitness"].is_not_null()) if v.height else v
     if ranked.height:
@@ -227,19 +293,30 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``alpha mine: <what>``, exit 2) instead of usage + message."""
+
+    def error(self, message: str):
+        message = message[len("argument "):] if message.startswith("argument ") else message
+        print(f"alpha mine: {message} (see alpha mine -h)", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry: parse ``--date --fields --per-field [--n-fields --json]``, run, print; exit 0, or 2 on error."""
+    """CLI entry: parse ``--date --fields --per-field [--n-fields --json]``, run, print; exit 0, or 2 with one
+    line ``alpha mine: --flag: what is wrong`` on a bad value or a failed step."""
     import json
 
-    p = argparse.ArgumentParser(prog="alpha mine", description="Run one mining day through Dagster.")
+    p = _Parser(prog="alpha mine", description="Run one mining day through Dagster.")
     p.add_argument("--date", default=dt.date.today().isoformat(), help="mining day YYYY-MM-DD (default today)")
-    p.add_argument("--fields", default="", help="comma-separated field ids (default: the day's themes)")
-    p.add_argument("--per-field", type=int, default=8, help="template candidates per field (default 8)")
-    p.add_argument("--n-fields", type=int, default=3, help="fields picked by themes when --fields is absent")
+    p.add_argument("--fields", default=None, help="comma-separated field ids (default: the day's themes)")
+    p.add_argument("--per-field", default="8",
+                   help=f"template candidates per field, 1 to {max_per_field()} (default 8)")
+    p.add_argument("--n-fields", default="3", help="fields picked by themes when --fields is absent (default 3)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = p.parse_args(argv)
-    fields = [f.strip().lower() for f in args.fields.split(",") if f.strip()] or None
     try:
+        fields = check_fields(args.fields)
         summary = run_mine(args.date, fields, args.per_field, n_fields=args.n_fields)
     except MineError as exc:
         print(f"alpha mine: {exc}", file=sys.stderr)

@@ -1,15 +1,19 @@
 """Resources: the DuckDB file, the market panel (loaded once per process, cached) and BRAIN settings.
 
-Secrets (BRAIN_EMAIL / BRAIN_PASSWORD) reach the BRAIN resource only through ``dg.EnvVar`` so Dagster shows
-the variable name, never the value, in the UI and run config.
+Secrets (BRAIN_EMAIL / BRAIN_PASSWORD / BRAIN_SESSION_TOKEN) are never resource config: Dagster config cannot
+hold a pydantic ``SecretStr`` (``DagsterInvalidPythonicConfigDefinitionError``), and a ``dg.EnvVar`` field is
+resolved into a plain ``str`` attribute of the resource at run time (one ``repr`` away from a log line). So
+``BrainResource`` holds none: ``credentials()`` reads them from ``AlphaSettings`` (environment or ``.env``)
+as ``SecretStr`` when a client needs them, and nothing in the UI, run config or event log carries them.
 """
 from __future__ import annotations
 
-import os
 import threading
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+
+from alpha_core.config import AlphaSettings, BrainCredentials
 
 _PANELS: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -46,31 +50,24 @@ class MarketData(dg.ConfigurableResource):
 
 
 class BrainResource(dg.ConfigurableResource):
-    """Submission mode and credentials. Only dry-run submissions exist in this build: ``submit_live=True``
-    makes the submissions asset fail with a clear message instead of pretending."""
+    """Submission mode. Only dry-run submissions exist in this build: ``submit_live=True`` makes the
+    submissions asset fail with a clear message instead of pretending. Credentials: ``credentials()``."""
 
     submit_live: bool = False
-    email: str | None = None
-    password: str | None = None
+
+    def credentials(self) -> BrainCredentials:
+        """BRAIN credentials as ``SecretStr`` (None when unset), read from the environment / ``.env`` on each
+        call; ``.get_secret_value()`` only where a request is built."""
+        return AlphaSettings().brain_credentials()
 
 
 def brain_resource() -> BrainResource:
-    """BrainResource from the environment: secrets as EnvVar references (only when set)."""
-    from alpha_core.config import AlphaSettings
-
-    live = AlphaSettings().submit_live
-    kwargs = {}
-    if os.environ.get("BRAIN_EMAIL"):
-        kwargs["email"] = dg.EnvVar("BRAIN_EMAIL")
-    if os.environ.get("BRAIN_PASSWORD"):
-        kwargs["password"] = dg.EnvVar("BRAIN_PASSWORD")
-    return BrainResource(submit_live=live, **kwargs)
+    """BrainResource from the environment (``ALPHA_SUBMIT_LIVE``)."""
+    return BrainResource(submit_live=AlphaSettings().submit_live)
 
 
 def default_resources(duckdb_path: str | None = None, data_dir: str | None = None, synthetic: str = "") -> dict:
     """The resource dict of the Definitions: ``duckdb``, ``market``, ``brain``."""
-    from alpha_core.config import AlphaSettings
-
     settings = AlphaSettings()
     path = duckdb_path or str(settings.resolved_duckdb())
     ddir = data_dir if data_dir is not None else str(settings.resolved_data_dir() or "")

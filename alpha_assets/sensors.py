@@ -19,7 +19,8 @@ from dagster_duckdb import DuckDBResource
 
 from alpha_assets.jobs import mining_job, submit_job
 from alpha_assets.partitions import field_partitions, multi_key
-from alpha_core.store.writes import connect, is_lock_error
+from alpha_core.store.reads import table_exists
+from alpha_core.store.writes import is_lock_error, reading
 
 MAX_EVENTS_PER_TICK = 200
 MUTATED_MEMORY = 5000
@@ -31,21 +32,13 @@ def _json_meta(record, key):
 
 
 def read_mineable_ids(database: str) -> list[str]:
-    """Local MATRIX field ids in the ``field_registry`` table (read-only connection, lock-tolerant)."""
-    try:
-        con = connect(database, read_only=True, timeout=5.0)
-    except Exception as exc:
-        if "different configuration" not in str(exc):
-            raise
-        con = connect(database, read_only=False, timeout=5.0)
-    try:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'field_registry'").fetchone()[0]
-        if not exists:
+    """Local MATRIX field ids in the ``field_registry`` table (read-only connection that retries on the lock for
+    up to 5 s; a missing file or table gives [])."""
+    with reading(database, timeout=5.0) as con:
+        if not table_exists(con, "field_registry"):
             return []
         return [r[0] for r in con.execute(
             "SELECT id FROM field_registry WHERE local AND kind = 'MATRIX' ORDER BY id").fetchall()]
-    finally:
-        con.close()
 
 
 @dg.sensor(minimum_interval_seconds=60, description="field_registry -> dynamic 'field' partitions.")

@@ -7,21 +7,23 @@
 | ``ALPHA_DATA_DIR`` | market data folder | ``../shared/data/sp500`` beside the project when it exists |
 | ``ALPHA_DUCKDB`` | the DuckDB file every stage writes | ``$DAGSTER_HOME/alpha.duckdb`` |
 | ``ALPHA_SUBMIT_LIVE`` | submit to BRAIN for real | ``false`` (dry-run records only) |
-| ``BRAIN_EMAIL`` / ``BRAIN_PASSWORD`` | BRAIN credentials (SecretStr) | unset |
-| ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` | LLM keys (SecretStr) | unset |
+| ``BRAIN_EMAIL`` / ``BRAIN_PASSWORD`` / ``BRAIN_SESSION_TOKEN`` | BRAIN credentials (SecretStr) | unset |
+| ``ALPHA_LLM_API_KEY`` / ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` | LLM keys (SecretStr) | unset |
 
-Secrets are ``SecretStr``: their ``repr``/``str`` print ``**********``; ``public_dict()`` is the only
-view meant for logs or metadata and it leaves them out entirely.
+Secrets are ``SecretStr`` wherever they are held (here and in ``BrainCredentials``): their ``repr``/``str``
+print ``**********``; ``public_dict()`` is the only view meant for logs or metadata and it leaves them out
+entirely. The Dagster resources hold no secret (``alpha_assets.resources``).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_FIELDS = ("brain_email", "brain_password", "openai_api_key", "anthropic_api_key")
+SECRET_FIELDS = ("brain_email", "brain_password", "brain_session_token", "llm_api_key", "openai_api_key",
+                 "anthropic_api_key")
 
 
 def project_root() -> Path:
@@ -40,6 +42,16 @@ def _default_data_dir() -> Path | None:
     return candidate if candidate.exists() else None
 
 
+class BrainCredentials(BaseModel):
+    """BRAIN credentials; each ``SecretStr`` or None when unset (``repr`` shows ``**********``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email: SecretStr | None = None
+    password: SecretStr | None = None
+    session_token: SecretStr | None = None
+
+
 class AlphaSettings(BaseSettings):
     """The project's settings. Construct with ``AlphaSettings()``; never print secrets (they are SecretStr)."""
 
@@ -52,6 +64,10 @@ class AlphaSettings(BaseSettings):
     brain_email: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BRAIN_EMAIL", "brain_email"))
     brain_password: SecretStr | None = Field(default=None,
                                              validation_alias=AliasChoices("BRAIN_PASSWORD", "brain_password"))
+    brain_session_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BRAIN_SESSION_TOKEN", "brain_session_token"))
+    llm_api_key: SecretStr | None = Field(default=None,
+                                          validation_alias=AliasChoices("ALPHA_LLM_API_KEY", "llm_api_key"))
     openai_api_key: SecretStr | None = Field(default=None,
                                              validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
     anthropic_api_key: SecretStr | None = Field(default=None,
@@ -67,6 +83,11 @@ class AlphaSettings(BaseSettings):
         if self.duckdb_path:
             return Path(self.duckdb_path).expanduser().resolve()
         return default_dagster_home() / "alpha.duckdb"
+
+    def brain_credentials(self) -> BrainCredentials:
+        """The BRAIN credentials (``SecretStr`` each, None when unset)."""
+        return BrainCredentials(email=self.brain_email, password=self.brain_password,
+                                session_token=self.brain_session_token)
 
     def public_dict(self) -> dict:
         """Non-secret settings, safe for logs and metadata (secrets reported only as set / not set)."""

@@ -15,7 +15,7 @@ from alpha_core.gen.mutate import mutate
 from alpha_core.gen.pipeline import candidate_rows
 from alpha_core.gen.templates import template_candidates
 from alpha_core.store import reads
-from alpha_core.store.writes import replace_partitions
+from alpha_core.store.writes import reading
 
 MAX_PARENTS_PER_PARTITION = 8
 
@@ -38,29 +38,31 @@ def candidates(context: dg.AssetExecutionContext, config: CandidatesConfig, duck
     keys = partition_keys(context)
     registry = market.registry()
     rows = []
-    with duckdb.get_connection() as con:
-        day_themes = reads.read_partitions(con, "themes", sorted({d for d, _ in keys}))
-        arche = {(str(r["mining_date"]), r["field"]): r["archetype"] for r in day_themes.iter_rows(named=True)}
+    with reading(duckdb.database) as con:
+        day_themes = reads.read_partitions(con, "themes", keys)
         existing = reads.read_partitions(con, "candidates", keys)
-        for d, f in keys:
-            cands = template_candidates(f, arche.get((d, f)), config.per_field, seed=f"{d}|{f}")
-            kept = existing.filter((existing["field"] == f) & (existing["origin"] == "mutation"))
-            had = set(kept["parent_hash"].drop_nulls().to_list())
-            new_parents = sorted(set(config.mutate_parents) - had)[:max(0, MAX_PARENTS_PER_PARTITION - len(had))]
-            for p in reads.read_candidates_by_hash(con, new_parents).iter_rows(named=True):
-                try:
-                    cands += mutate(p["expression"], json.loads(p["settings_json"]), p["alpha_hash"],
-                                    config.mutations_per_parent, p["archetype"])
-                except ValueError as exc:
-                    context.log.warning(str(exc))
-            part = candidate_rows(d, f, cands, registry)
-            seen = {r["alpha_hash"] for r in part}
-            # mutation children already in the partition are kept verbatim: re-runs and backfills never drop them
-            part += [{k: v for k, v in r.items() if k != "run_id"} for r in kept.iter_rows(named=True)
-                     if r["alpha_hash"] not in seen]
-            rows += part
-        n = replace_partitions(con, "candidates", keys, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "candidates", keys)
+        parents = {p["alpha_hash"]: p for p in
+                   reads.read_candidates_by_hash(con, config.mutate_parents).iter_rows(named=True)}
+    arche = {(str(r["mining_date"]), r["field"]): r["archetype"] for r in day_themes.iter_rows(named=True)}
+    for d, f in keys:
+        cands = template_candidates(f, arche.get((d, f)), config.per_field, seed=f"{d}|{f}")
+        kept = existing.filter((existing["mining_date"].cast(str) == d) & (existing["field"] == f)
+                               & (existing["origin"] == "mutation"))
+        had = set(kept["parent_hash"].drop_nulls().to_list())
+        new_parents = sorted(set(parents) - had)[:max(0, MAX_PARENTS_PER_PARTITION - len(had))]
+        for p in (parents[h] for h in new_parents):
+            try:
+                cands += mutate(p["expression"], json.loads(p["settings_json"]), p["alpha_hash"],
+                                config.mutations_per_parent, p["archetype"])
+            except ValueError as exc:
+                context.log.warning(str(exc))
+        part = candidate_rows(d, f, cands, registry)
+        seen = {r["alpha_hash"] for r in part}
+        # mutation children already in the partition are kept verbatim: re-runs and backfills never drop them
+        part += [{k: v for k, v in r.items() if k != "run_id"} for r in kept.iter_rows(named=True)
+                 if r["alpha_hash"] not in seen]
+        rows += part
+    n, results = checks.write_and_check(duckdb, "candidates", keys, rows, context.run.run_id)
     origins = {o: sum(r["origin"] == o for r in rows) for o in sorted({r["origin"] for r in rows})}
     return dg.MaterializeResult(metadata={"rows": n, "partitions": len(keys), "by_origin": dg.MetadataValue.json(origins),
                                           "dagster/row_count": n},

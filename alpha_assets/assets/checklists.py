@@ -11,7 +11,7 @@ from alpha_assets.assets.simulations import simulations
 from alpha_assets.partitions import date_x_field, partition_keys
 from alpha_core.gen.pipeline import checklist_rows
 from alpha_core.store import reads
-from alpha_core.store.writes import replace_partitions
+from alpha_core.store.writes import reading
 
 
 @dg.asset(partitions_def=date_x_field, pool=POOL, backfill_policy=dg.BackfillPolicy.single_run(),
@@ -19,14 +19,14 @@ from alpha_core.store.writes import replace_partitions
           description="Submission checks per candidate and check (table checklists).")
 def checklists(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     keys = partition_keys(context)
-    with duckdb.get_connection() as con:
+    with reading(duckdb.database) as con:
         sims = reads.read_partitions(con, "simulations", keys)
         cands = reads.read_partitions(con, "candidates", keys)
-        settings = {r["alpha_hash"]: json.loads(r["settings_json"]) for r in cands.iter_rows(named=True)}
         accepted = accepted_pnls(con, min(d for d, _ in keys)) if keys else []
-        rows = checklist_rows(sims, settings, accepted)
-        n = replace_partitions(con, "checklists", keys, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "checklists", keys)
+    settings = {r["alpha_hash"]: json.loads(r["settings_json"]) for r in cands.iter_rows(named=True)}
+    rows = checklist_rows(sims, settings, accepted)
+    n, results = checks.write_and_check(duckdb, "checklists", keys, rows, context.run.run_id)
+    with reading(duckdb.database) as con:
         v = reads.verdicts(con, keys)
     per = list(v.iter_rows(named=True))
     counts = {k: sum(r["verdict"] == k for r in per) for k in ("winner", "near_miss", "fail")}

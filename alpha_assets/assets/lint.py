@@ -10,7 +10,7 @@ from alpha_assets.partitions import date_x_field, partition_keys
 from alpha_assets.resources import MarketData
 from alpha_core.gen.pipeline import lint_rows
 from alpha_core.store import reads
-from alpha_core.store.writes import replace_partitions
+from alpha_core.store.writes import reading
 
 
 @dg.asset(partitions_def=date_x_field, pool=POOL, backfill_policy=dg.BackfillPolicy.single_run(),
@@ -18,10 +18,10 @@ from alpha_core.store.writes import replace_partitions
           description="Lint verdicts, error codes and spans (table lint_results).")
 def lint_results(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market: MarketData):
     keys = partition_keys(context)
-    with duckdb.get_connection() as con:
-        rows = lint_rows(reads.read_partitions(con, "candidates", keys), market.registry())
-        n = replace_partitions(con, "lint_results", keys, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "lint_results", keys)
+    with reading(duckdb.database) as con:
+        cands = reads.read_partitions(con, "candidates", keys)
+    rows = lint_rows(cands, market.registry())
+    n, results = checks.write_and_check(duckdb, "lint_results", keys, rows, context.run.run_id)
     clean = sum(r["ok"] for r in rows)
     codes = sorted({c for r in rows for c in r["codes"].split(",") if c})
     return dg.MaterializeResult(metadata={"rows": n, "lint_clean": clean,

@@ -9,7 +9,6 @@ from alpha_assets.assets.registry import field_registry
 from alpha_assets.partitions import field_partitions, partition_keys
 from alpha_assets.resources import MarketData
 from alpha_core.gen.profiles import next_day_returns, profile_field
-from alpha_core.store.writes import replace_partitions
 
 
 @dg.asset(partitions_def=field_partitions, pool=POOL, backfill_policy=dg.BackfillPolicy.single_run(),
@@ -27,9 +26,7 @@ def field_profiles(context: dg.AssetExecutionContext, duckdb: DuckDBResource, ma
             skipped.append(f)
     if skipped:
         context.log.warning(f"fields not on the panel, no profile: {skipped}")
-    with duckdb.get_connection() as con:
-        n = replace_partitions(con, "field_profiles", fields, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "field_profiles", fields)
+    n, results = checks.write_and_check(duckdb, "field_profiles", fields, rows, context.run.run_id)
     best = sorted(rows, key=lambda r: -abs(r["ic_ir"]) if r["ic_ir"] == r["ic_ir"] else 0)[:5]
     md = "| field | coverage | autocorr1 | IC mean | IC IR |\n|---|---|---|---|---|\n" + "".join(
         f"| {r['field']} | {r['coverage']:.3f} | {r['autocorr1']:.3f} | {r['ic_mean']:.4f} | {r['ic_ir']:.3f} |\n"

@@ -7,7 +7,6 @@ from alpha_assets import checks
 from alpha_assets.assets._common import POOL
 from alpha_assets.resources import MarketData
 from alpha_core.gen.pipeline import mineable_fields, registry_rows
-from alpha_core.store.writes import replace_partitions
 
 
 @dg.asset(pool=POOL, group_name="registry", check_specs=checks.specs("field_registry"),
@@ -16,9 +15,7 @@ def field_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource, ma
     registry = market.registry()
     rows = registry_rows(registry)
     panel_fields = market.panel().field_names()
-    with duckdb.get_connection() as con:
-        n = replace_partitions(con, "field_registry", None, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "field_registry", None, panel_fields)
+    n, results = checks.write_and_check(duckdb, "field_registry", None, rows, context.run.run_id, panel_fields)
     mine = mineable_fields(registry, panel_fields)
     return dg.MaterializeResult(
         metadata={"rows": n, "local_fields": sum(r["local"] for r in rows), "mineable_fields": len(mine),

@@ -12,7 +12,7 @@ from alpha_assets.partitions import date_x_field, partition_keys
 from alpha_assets.resources import MarketData
 from alpha_core.gen.pipeline import simulation_rows
 from alpha_core.store import reads
-from alpha_core.store.writes import replace_partitions
+from alpha_core.store.writes import reading
 
 
 @dg.asset(partitions_def=date_x_field, pool=POOL, backfill_policy=dg.BackfillPolicy.single_run(),
@@ -21,14 +21,13 @@ from alpha_core.store.writes import replace_partitions
 def simulations(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market: MarketData):
     keys = partition_keys(context)
     panel = market.panel()
-    with duckdb.get_connection() as con:
+    with reading(duckdb.database) as con:
         cands = reads.read_partitions(con, "candidates", keys)
         lint = reads.read_partitions(con, "lint_results", keys)
-        clean = cands.join(lint.filter(lint["ok"]).select("mining_date", "field", "alpha_hash"),
-                           on=["mining_date", "field", "alpha_hash"], how="semi")
-        rows = simulation_rows(clean, panel, market.registry())
-        n = replace_partitions(con, "simulations", keys, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "simulations", keys)
+    clean = cands.join(lint.filter(lint["ok"]).select("mining_date", "field", "alpha_hash"),
+                       on=["mining_date", "field", "alpha_hash"], how="semi")
+    rows = simulation_rows(clean, panel, market.registry())
+    n, results = checks.write_and_check(duckdb, "simulations", keys, rows, context.run.run_id)
     ok = [r for r in rows if r["status"] == "ok"]
     sharpes = [r["is_sharpe"] for r in ok if r["is_sharpe"] is not None]
     meta = {"rows": n, "simulated_ok": len(ok), "unsupported": sum(r["status"] == "unsupported" for r in rows),

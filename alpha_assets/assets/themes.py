@@ -13,16 +13,15 @@ from alpha_assets.partitions import daily, partition_keys
 from alpha_core.gen.pipeline import winner_memory_rows
 from alpha_core.gen.themes import pick_themes
 from alpha_core.store import reads
-from alpha_core.store.writes import polars_schema, replace_partitions
+from alpha_core.store.writes import polars_schema, reading
 
 
-def memory_before(con, date: str):
-    """Winner memory rebuilt from mining days strictly before ``date``, so re-running a day picks the same
-    themes even after that day's own results entered ``winner_memory``."""
-    before = ("mining_date < CAST(? AS DATE)", [date])
-    rows = winner_memory_rows(reads.read_partitions(con, "candidates", None, *before),
-                              reads.read_partitions(con, "simulations", None, *before),
-                              reads.verdicts(con, None).filter(pl.col("mining_date") < dt.date.fromisoformat(date)))
+def memory_before(cands: pl.DataFrame, sims: pl.DataFrame, verdicts: pl.DataFrame, date: str) -> pl.DataFrame:
+    """Winner memory rebuilt from the rows of mining days strictly before ``date``, so re-running a day picks
+    the same themes even after that day's own results entered ``winner_memory``."""
+    day = dt.date.fromisoformat(date)
+    before = pl.col("mining_date") < day
+    rows = winner_memory_rows(cands.filter(before), sims.filter(before), verdicts.filter(before))
     return pl.DataFrame(rows, schema={k: v for k, v in polars_schema("winner_memory").items() if k != "run_id"})
 
 
@@ -39,13 +38,19 @@ class ThemesConfig(dg.Config):
           description="Themes picked for a mining day (table themes).")
 def themes(context: dg.AssetExecutionContext, config: ThemesConfig, duckdb: DuckDBResource):
     dates = partition_keys(context)
-    rows = []
-    with duckdb.get_connection() as con:
+    with reading(duckdb.database) as con:
         profiles = reads.read_partitions(con, "field_profiles")
-        for d in dates:
-            rows += pick_themes(d, profiles, memory_before(con, d), config.n_fields, config.fields or None)
-        n = replace_partitions(con, "themes", dates, rows, run_id=context.run.run_id)
-        results = checks.evaluate(con, "themes", dates)
+        before = ("mining_date < CAST(? AS DATE)", [max(dates)])
+        cands = reads.read_partitions(con, "candidates", None, *before)
+        sims = reads.read_partitions(con, "simulations", None, *before)
+        verdicts = reads.verdicts(con, None)
+    rows = []
+    for d in dates:
+        rows += pick_themes(d, profiles, memory_before(cands, sims, verdicts, d), config.n_fields,
+                            config.fields or None)
+    # a run replaces only the (date, field) rows it picked: concurrent runs of one day keep each other's rows
+    keys = [(r["mining_date"], r["field"]) for r in rows]
+    n, results = checks.write_and_check(duckdb, "themes", keys, rows, context.run.run_id)
     by_date = {d: [r["field"] for r in rows if r["mining_date"] == d] for d in dates}
     md = "| date | rank | field | archetype | reason |\n|---|---|---|---|---|\n" + "".join(
         f"| {r['mining_date']} | {r['rank']} | {r['field']} | {r['archetype']} | {r['reason']} |\n" for r in rows)

@@ -3,7 +3,9 @@
 Each table carries its partition columns (``mining_date`` DATE and/or ``field`` VARCHAR) and ``run_id``
 (the Dagster run that wrote the row). ``TABLES[name]`` lists ``(column, duckdb_type)`` in order;
 ``PARTITION_COLUMNS[name]`` the slice a write replaces; ``KEY_COLUMNS[name]`` the columns unique within a
-partition (checked by the ``unique keys`` asset checks).
+partition (checked by the ``unique keys`` asset checks). ``themes`` is written per (mining_date, field),
+although its Dagster partition is the day: a run replaces only the fields it picked, so concurrent runs of
+one day with different ``--fields`` keep each other's rows.
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "field_registry": (),
     "field_profiles": ("field",),
-    "themes": ("mining_date",),
+    "themes": ("mining_date", "field"),
     "candidates": ("mining_date", "field"),
     "lint_results": ("mining_date", "field"),
     "simulations": ("mining_date", "field"),

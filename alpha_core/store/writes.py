@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -198,7 +199,7 @@ def is_lock_error(exc: BaseException) -> bool:
 
 
 def connect(path: str | Path, read_only: bool = False, timeout: float = 60.0):
-    """``duckdb.connect`` that retries with exponential backoff (0.05 s doubling, capped at 2 s) while
+    """``duckdb.connect`` that retries with exponential backoff (0.02 s doubling, capped at 0.5 s) while
     another process holds the file lock, up to ``timeout`` seconds; then raises the lock error.
 
     Creates the parent folder of ``path`` (unless ``:memory:``).
@@ -206,7 +207,7 @@ def connect(path: str | Path, read_only: bool = False, timeout: float = 60.0):
     path = str(path)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    delay, deadline = 0.05, time.monotonic() + timeout
+    delay, deadline = 0.02, time.monotonic() + timeout
     while True:
         try:
             return duckdb.connect(path, read_only=read_only)
@@ -214,4 +215,51 @@ def connect(path: str | Path, read_only: bool = False, timeout: float = 60.0):
             if not is_lock_error(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, 0.5)
+
+
+def connect_read_only(path: str | Path, timeout: float = 60.0):
+    """A read-only connection to the DuckDB file ``path`` for readers that run beside a writer.
+
+    Retries with backoff while a writer holds the file (``connect``), up to ``timeout`` seconds. A file
+    that does not exist yet gives an empty in-memory database (every read returns an empty frame). When
+    this process already holds a read-write connection to the file (DuckDB refuses a second connection
+    with another configuration), a read-write connection is returned instead. Raises the lock error after
+    ``timeout`` seconds.
+    """
+    if str(path) != ":memory:" and not Path(path).exists():
+        return duckdb.connect(":memory:")
+    try:
+        return connect(path, read_only=True, timeout=timeout)
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise
+        return connect(path, read_only=False, timeout=timeout)
+
+
+@contextmanager
+def reading(path: str | Path, timeout: float = 60.0):
+    """``with reading(path) as con:`` a short read-only connection (``connect_read_only``), closed on exit.
+
+    Readers take DuckDB's shared file lock only for the block, so compute outside it.
+    """
+    con = connect_read_only(path, timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def writing(path: str | Path, timeout: float = 300.0):
+    """``with writing(path) as con:`` a short read-write connection (``connect``), closed on exit.
+
+    The writer holds DuckDB's exclusive file lock only for the block: compute the rows first, then open
+    this around ``replace_partitions`` (and the checks that read what was written). ``timeout``: how long
+    to wait for readers or another writer to let go of the file.
+    """
+    con = connect(path, read_only=False, timeout=timeout)
+    try:
+        yield con
+    finally:
+        con.close()

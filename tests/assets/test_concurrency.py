@@ -2,17 +2,20 @@
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 
 import dagster as dg
 import duckdb
+import pytest
 
 from alpha_assets.mine import release_stale_slots, warn_unlocked_storage
 from alpha_assets.storage import LOCK_NAME, LockedSqliteEventLogStorage, file_lock
-from alpha_core.store import reads
+from alpha_core.store import reads, writes
 from tests.assets.conftest import DATE, ROOT, SYNTH
 
 RUN = textwrap.dedent("""
@@ -155,3 +158,69 @@ def test_pool_claims_from_concurrent_processes_never_overlap(home, tmp_path):
     assert len(held) == 4 * n
     for (_, end), (start, _) in zip(held, held[1:]):
         assert end <= start
+
+
+# One `alpha mine --fields <field>` (synthetic panel) on the persistent instance; prints its summary as JSON.
+MINE = textwrap.dedent("""
+    import json, pathlib, sys, time
+    from alpha_assets.mine import run_mine
+    synth, date, field, barrier = sys.argv[1:5]
+    pathlib.Path(barrier, field).touch()
+    while len(list(pathlib.Path(barrier).iterdir())) < 2:
+        time.sleep(0.02)
+    s = run_mine(date, [field], 2, synthetic=synth)
+    print(json.dumps({k: s[k] for k in ("date", "fields", "candidates", "lint_clean")}))
+""")
+
+
+SMALL = "120,20,1"                                                 # a small synthetic panel: fast runs
+
+
+@pytest.fixture(scope="module")
+def concurrent_day(tmp_path_factory):
+    """Two `alpha mine --date DATE --fields X` processes at once (close, volume) on one DAGSTER_HOME and
+    DuckDB file, while this process polls the file through ``writes.reading`` every 10 ms."""
+    base = tmp_path_factory.mktemp("concurrent")
+    home = base / "home"
+    home.mkdir()
+    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    db = home / "alpha.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "ALPHA_DUCKDB": str(db), "PYTHONPATH": str(ROOT)}
+    barrier = base / "barrier"
+    barrier.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-W", "ignore", "-c", MINE, SMALL, DATE, f, str(barrier)], cwd=ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for f in ("close", "volume")]
+    reads_ok, failures = 0, []
+    while any(p.poll() is None for p in procs):
+        try:
+            with writes.reading(db, timeout=120) as con:
+                if reads.table_exists(con, "candidates"):
+                    con.execute("SELECT count(*) FROM candidates").fetchone()
+            reads_ok += 1
+        except Exception as exc:                                   # noqa: BLE001 - every failure counts
+            failures.append(repr(exc))
+        time.sleep(0.01)
+    outs = [p.communicate(timeout=60) for p in procs]
+    yield {"procs": procs, "outs": outs, "db": db, "reads": reads_ok, "failures": failures}
+
+
+def test_concurrent_mines_of_one_day_keep_each_others_themes(concurrent_day):
+    procs, outs = concurrent_day["procs"], concurrent_day["outs"]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-1500:] for o in outs]
+    for field, (out, _) in zip(("close", "volume"), outs):
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary == {"date": DATE, "fields": [field], "candidates": 2, "lint_clean": 2}   # its own run
+    con = duckdb.connect(str(concurrent_day["db"]), read_only=True)
+    try:
+        themes = reads.read_partitions(con, "themes", None, "mining_date = CAST(? AS DATE)", [DATE])
+        cands = reads.read_partitions(con, "candidates")
+    finally:
+        con.close()
+    assert sorted(themes["field"].to_list()) == ["close", "volume"]
+    assert sorted(set(cands["field"].to_list())) == ["close", "volume"] and cands.height == 4
+
+
+def test_read_only_reader_never_fails_during_mining(concurrent_day):
+    assert concurrent_day["failures"] == []
+    assert concurrent_day["reads"] >= 20                               # it really polled during the runs

@@ -24,7 +24,7 @@ def test_summary_matches_tables(mined):
         checks = reads.read_partitions(con, "checklists", keys)
         ok = int((sims["status"] == "ok").sum())
         assert checks.height == 7 * ok + (6 - ok)                     # 7 §7 checks per ok simulation
-        assert sorted(reads.read_partitions(con, "themes", [DATE])["field"].to_list()) == sorted(s["fields"])
+        assert sorted(reads.read_partitions(con, "themes", keys)["field"].to_list()) == sorted(s["fields"])
         for table in schema.TABLES:
             assert schema.schema_problems(con, table) == [], table
             assert reads.duplicate_keys(con, table) == 0, table
@@ -75,9 +75,9 @@ def test_bad_arguments_are_clear(mined):
 
     from alpha_assets.mine import MineError
 
-    with pytest.raises(MineError, match="ISO date"):
+    with pytest.raises(MineError, match=r"^--date: '05/01/2026' is not a date; use YYYY-MM-DD"):
         run_mine("05/01/2026", None, 3, duckdb_path=mined["db"], synthetic=SYNTH, instance=mined["instance"])
-    with pytest.raises(MineError, match="mining days run from"):
+    with pytest.raises(MineError, match=r"^--date: 2025-12-31 is outside the mining days, 2026-01-01 to today"):
         run_mine("2025-12-31", None, 3, duckdb_path=mined["db"], synthetic=SYNTH, instance=mined["instance"])
-    with pytest.raises(MineError, match="not local MATRIX fields"):
+    with pytest.raises(MineError, match=r"^--fields: nope is not a local MATRIX field; known: .*close"):
         run_mine(DATE, ["nope"], 3, duckdb_path=mined["db"], synthetic=SYNTH, instance=mined["instance"])

@@ -13,10 +13,11 @@ def _theme(date, rank, field):
 def test_read_partitions_filters_and_orders():
     con = duckdb.connect(":memory:")
     assert reads.read_partitions(con, "themes").height == 0            # no table yet: empty, typed
-    replace_partitions(con, "themes", ["2026-01-02", "2026-01-03"],
+    keys = [("2026-01-03", "close"), ("2026-01-02", "volume"), ("2026-01-02", "cap")]
+    replace_partitions(con, "themes", keys,
                        [_theme("2026-01-03", 1, "close"), _theme("2026-01-02", 2, "volume"),
                         _theme("2026-01-02", 1, "cap")], run_id="r")
-    got = reads.read_partitions(con, "themes", ["2026-01-02"])
+    got = reads.read_partitions(con, "themes", keys[1:])
     assert got["field"].to_list() == ["cap", "volume"]
     assert got.schema["mining_date"] == pl.Date
     assert reads.read_partitions(con, "themes", []).height == 0
@@ -25,11 +26,12 @@ def test_read_partitions_filters_and_orders():
 def test_fingerprint_ignores_run_id_and_duplicate_keys_counts():
     con = duckdb.connect(":memory:")
     rows = [_theme("2026-01-02", 1, "close")]
-    replace_partitions(con, "themes", ["2026-01-02"], rows, run_id="a")
+    key = [("2026-01-02", "close")]
+    replace_partitions(con, "themes", key, rows, run_id="a")
     fp = reads.table_fingerprint(con, "themes")
-    replace_partitions(con, "themes", ["2026-01-02"], rows, run_id="b")
+    replace_partitions(con, "themes", key, rows, run_id="b")
     assert reads.table_fingerprint(con, "themes") == fp
     assert reads.duplicate_keys(con, "themes") == 0
-    replace_partitions(con, "themes", ["2026-01-02"], rows + [dict(rows[0], rank=2)])
+    replace_partitions(con, "themes", key, rows + [dict(rows[0], rank=2)])
     assert reads.duplicate_keys(con, "themes") == 1
     assert reads.table_fingerprint(con, "themes") != fp

@@ -142,3 +142,47 @@ def test_connect_waits_for_a_lock_held_by_another_process(tmp_path):
     assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     con.close()
     holder.wait(timeout=30)
+
+
+def test_themes_write_replaces_only_its_fields(tmp_path):
+    con = duckdb.connect(":memory:")
+    theme = lambda f: {"mining_date": "2026-01-02", "rank": 1, "field": f, "archetype": "value",  # noqa: E731
+                       "reason": "requested", "priority": 1.0}
+    replace_partitions(con, "themes", [("2026-01-02", "close")], [theme("close")], run_id="a")
+    replace_partitions(con, "themes", [("2026-01-02", "volume")], [theme("volume")], run_id="b")
+    assert con.execute("SELECT field, run_id FROM themes ORDER BY field").fetchall() == [("close", "a"),
+                                                                                         ("volume", "b")]
+
+
+def test_read_only_helpers(tmp_path):
+    missing = tmp_path / "none.duckdb"
+    with writes.reading(missing) as con:                        # no file yet: an empty database, no error
+        assert reads.read_partitions(con, "candidates").height == 0
+    assert not missing.exists()
+    path = tmp_path / "a.duckdb"
+    with writes.writing(path) as con:
+        replace_partitions(con, "candidates", [("2026-01-02", "close")], [cand("2026-01-02", "close", "a")])
+        with writes.reading(path) as ro:                        # same process holds it read-write: shared
+            assert reads.read_partitions(ro, "candidates").height == 1
+    with writes.reading(path) as con:
+        assert reads.read_partitions(con, "candidates")["alpha_hash"].to_list() == ["a"]
+        with pytest.raises(duckdb.Error):                       # a reading connection cannot write
+            con.execute("DELETE FROM candidates")
+
+
+def test_reader_waits_for_a_writer_in_another_process(tmp_path):
+    path = tmp_path / "a.duckdb"
+    with writes.writing(path) as con:
+        replace_partitions(con, "candidates", [("2026-01-02", "close")], [cand("2026-01-02", "close", "a")])
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(path)!r})
+        print("ready", flush=True); time.sleep(1.5); con.close()
+    """)], stdout=subprocess.PIPE)
+    assert holder.stdout.readline().strip() == b"ready"
+    with pytest.raises(Exception) as exc:                       # a plain read-only client fails now
+        duckdb.connect(str(path), read_only=True)
+    assert writes.is_lock_error(exc.value)
+    with writes.reading(path, timeout=30) as con:               # the helper retries until the writer is done
+        assert con.execute("SELECT count(*) FROM candidates").fetchone()[0] == 1
+    holder.wait(timeout=30)
