@@ -14,6 +14,18 @@ from numba import njit
 
 
 @njit(cache=True)
+def count_huge(bits, min_exponent):
+    """How many entries of (n,) int64 ``bits`` (a float64 array's bits) are finite with a biased binary exponent
+    >= ``min_exponent`` (|x| >= 2**(min_exponent - 1023)): integer compares only, so it vectorises (~0.07 ms
+    on the real panel's 636k cells)."""
+    n = 0
+    for i in range(bits.shape[0]):
+        e = (bits[i] >> 52) & 0x7FF
+        n += (e >= min_exponent) & (e < 0x7FF)
+    return n
+
+
+@njit(cache=True)
 def decay_kernel(a, n):
     """Step 3 on (T, N) ``a``: ``sum_k (n - k) a_{t-k} / sum of the weights of the non-NaN terms``."""
     T, N = a.shape

@@ -324,6 +324,23 @@ def sub_universe_pnl(w: np.ndarray, mask: np.ndarray, groups: "np.ndarray | Grou
                                 np.ascontiguousarray(returns), float(book), int(start), int(stop), NEUTRAL_TOL)
 
 
+HUGE_EXPONENT = 900
+"""A raw alpha with a finite |value| >= 2**900 (~8.5e270) is scaled down before the weights pass
+(``within_range``): that pass sums up to N x decay**2 / 2 raw values, which overflow beyond ~1e300."""
+
+
+def within_range(raw: np.ndarray) -> np.ndarray:
+    """``raw`` itself, or, when some finite |value| >= 2**HUGE_EXPONENT, ``raw x 2**-k`` (a new array) with its
+    largest finite |value| just below 2**HUGE_EXPONENT. Weights are scale-free and a power-of-two scale is exact,
+    so ``close * 2**1000`` trades exactly as ``close`` (instead of overflowing its sums to inf and taking no
+    position). ``raw``: (T, N) float64."""
+    flat = np.ascontiguousarray(raw).reshape(-1)
+    if not K.count_huge(flat.view(np.int64), 1023 + HUGE_EXPONENT):
+        return raw
+    largest = np.abs(flat[np.isfinite(flat)]).max()
+    return np.ldexp(raw, HUGE_EXPONENT - int(np.frexp(largest)[1]))
+
+
 def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float = 0.2,
              factor_stats: bool = True, sign: float = 1.0, start=None, end=None) -> SimResult:
     """Simulate a raw alpha on ``panel`` with ``settings`` (SIMULATION.md §3-§7).
@@ -362,8 +379,8 @@ def backtest(raw: np.ndarray, panel, settings: SimSettings, oos_fraction: float 
     returns, returns_order = _returns_and_order(panel)
     if returns.shape != (T, N):
         raise BacktestError(f"panel returns have shape {returns.shape}, expected ({T}, {N})")
-    w, unmet, daily = weights_from_raw(raw, traded, gi, settings.decay, settings.truncation, returns, BOOK,
-                                       sign)
+    w, unmet, daily = weights_from_raw(within_range(raw), traded, gi, settings.decay, settings.truncation, returns,
+                                       BOOK, sign)
     series = M.series_of(*daily)
 
     is_m, warn = M.period_rows(series, dates, is_sl.start, is_sl.stop, "is")

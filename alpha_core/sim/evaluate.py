@@ -108,9 +108,10 @@ class _Evaluator:
         if problem:
             raise BudgetExceeded(problem)
         self.refs = steps.refs
-        for statement in program.statements:
-            self.variables[statement.name] = self.eval(statement.value)
-        out = self.eval(root)
+        with np.errstate(all="ignore"):  # overflow and 0/0 are NaN by definition (FASTEXPR.md §6), not a warning
+            for statement in program.statements:
+                self.variables[statement.name] = self.eval(statement.value)
+            out = self.eval(root)
         if isinstance(out, str):
             raise EvaluationError("the alpha is a string, not a value")
         out = self.matrix(out)

@@ -103,7 +103,8 @@ def simulate(expression: str | LintResult, panel: Panel, settings: SimSettings |
     if start is not None or end is not None:
         trading_periods(panel, s, oos_fraction, start, end)   # a bad range fails before the evaluation
     raw, sign = evaluate_signed(_checked(expression, panel, registry).program, panel, **_eval_args(panel, s))
-    return backtest(raw, panel, s, oos_fraction=oos_fraction, sign=sign, start=start, end=end)
+    with np.errstate(all="ignore"):  # undefined metrics are null with a warning entry, not numpy's stderr line
+        return backtest(raw, panel, s, oos_fraction=oos_fraction, sign=sign, start=start, end=end)
 
 
 @dataclass

@@ -225,3 +225,23 @@ def test_batches_drop_each_results_weights_unless_asked(small):
     assert dropped.result.weights is None
     assert kept.result.weights.shape == (small.T, small.N)
     np.testing.assert_array_equal(dropped.result.daily_pnl, kept.result.daily_pnl)
+
+
+# ------------------------------------------------------------------------------ magnitudes and warnings
+def test_a_huge_alpha_trades_as_its_scaled_down_self(small):
+    from alpha_core.sim.simulate import simulate
+
+    base = simulate("close", small)
+    exact = simulate("close * power(2, 1000)", small)  # a power of two: the scale-down is exact
+    np.testing.assert_array_equal(exact.weights, base.weights)
+    assert exact.is_["sharpe"] == base.is_["sharpe"]
+    near = simulate("close * 1e305", small)  # overflowed its sums to inf before: no positions, sharpe null
+    np.testing.assert_allclose(near.weights, base.weights, rtol=1e-12)
+    assert near.is_["longCount"] == base.is_["longCount"]
+
+
+def test_overflow_inside_kernels_prints_no_numpy_warning(small, recwarn):
+    outcomes = simulate_many(["jump_decay(close, 10, sensitivity=1e308, force=-1e308)",
+                              "vector_neut(close, 1e200 * close)", "log(close - 1e308 * volume)"], small)
+    assert all(o.code is None for o in outcomes)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
