@@ -19,7 +19,6 @@ rewrites the same partitions with the same rows (only ``run_id`` and ``submitted
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import re
@@ -31,6 +30,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from alpha_assets.partitions import MINING_START, daily, field_partitions, multi_key
+from alpha_core.cli import OneLineParser
 from alpha_core.config import AlphaSettings, default_dagster_home, project_root
 
 POOL = "duckdb"
@@ -293,21 +293,12 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (``alpha mine: <what>``, exit 2) instead of usage + message."""
-
-    def error(self, message: str):
-        message = message[len("argument "):] if message.startswith("argument ") else message
-        print(f"alpha mine: {message} (see alpha mine -h)", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI entry: parse ``--date --fields --per-field [--n-fields --json]``, run, print; exit 0, or 2 with one
     line ``alpha mine: --flag: what is wrong`` on a bad value or a failed step."""
     import json
 
-    p = _Parser(prog="alpha mine", description="Run one mining day through Dagster.")
+    p = OneLineParser(prog="alpha mine", description="Run one mining day through Dagster.")
     p.add_argument("--date", default=dt.date.today().isoformat(), help="mining day YYYY-MM-DD (default today)")
     p.add_argument("--fields", default=None, help="comma-separated field ids (default: the day's themes)")
     p.add_argument("--per-field", default="8",

@@ -31,8 +31,9 @@ SETTING_FLAGS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """``argparse`` whose usage errors are one line, ``alpha simulate: error: argument --decay: ...``, exit 2."""
+class OneLineParser(argparse.ArgumentParser):
+    """``argparse`` whose usage errors are one line, ``alpha simulate: error: argument --decay: ...``, exit 2
+    (``alpha mine``'s parser too)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
@@ -198,7 +199,7 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="alpha", description="Mine, lint and simulate WorldQuant BRAIN FastExpr alphas.")
+    parser = OneLineParser(prog="alpha", description="Mine, lint and simulate WorldQuant BRAIN FastExpr alphas.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("lint", help="parse and lint expressions (exit 1 if any has an error)")

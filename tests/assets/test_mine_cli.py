@@ -23,8 +23,8 @@ BAD_FLAGS = [
     (["--date", "2026-11-21", "--fields", ""], "--fields: empty; give comma-separated field ids"),
     (["--date", "2026-11-21", "--fields", " , "], "--fields: empty; give comma-separated field ids"),
     (["--date", "2026-11-21", "--fields", "close,,volume"], "--fields: 'close,,volume' has an empty item"),
-    (["--date", "2026-11-21", "--per-field"], "--per-field: expected one argument"),
-    (["--colour", "red"], "unrecognized arguments: --colour red"),
+    (["--date", "2026-11-21", "--per-field"], "error: argument --per-field: expected one argument"),  # argparse: cli.OneLineParser
+    (["--colour", "red"], "error: unrecognized arguments: --colour red"),
 ]
 
 
