@@ -12,6 +12,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from alpha_core.gate.correlation import (SELF_CORR_MAX_DAYS, SELF_CORR_MIN_DAYS, correlation_matrix,
+                                         last_common_days, pnl_matrix)
 from alpha_core.sim.settings import SUB_UNIVERSE, UNIVERSE_SIZES
 
 PASS, FAIL, WARNING, PENDING = "PASS", "FAIL", "WARNING", "PENDING"
@@ -24,8 +26,6 @@ DEFAULT_LIMITS = {
 }
 SUB_UNIVERSE_FACTOR = 0.75
 SELF_CORR_SHARPE_RATIO = 1.1
-SELF_CORR_MAX_DAYS = 1008
-SELF_CORR_MIN_DAYS = 30
 
 FITNESS_LABELS = {  # (label, threshold: fitness > threshold)
     1: (("Spectacular", 2.5), ("Excellent", 2.0), ("Good", 1.5), ("Average", 1.0)),
@@ -73,31 +73,22 @@ def self_correlation(pnl: np.ndarray, dates: np.ndarray,
     """Max Pearson correlation of daily PnL with each accepted alpha's daily PnL (SIMULATION.md §6).
 
     ``pnl``: (D,) USD on ``dates`` (D,) datetime64[D], the candidate's IS days; ``accepted``: (pnl, dates,
-    sharpe) per BRAIN-accepted alpha (its stored local IS PnL). Each pair uses the last 1,008 common dates;
-    fewer than 30 common dates (or a constant series) -> pair skipped. Raises ``ValueError`` if a pnl and its
-    dates differ in length.
+    sharpe) per BRAIN-accepted alpha (its stored local IS PnL). Each pair uses its common days where both
+    values are finite (pairwise-complete), at most the last 1,008 of them; fewer than 30 (or a series
+    constant over them) -> pair skipped. Computed with ``gate.correlation`` (one masked matrix product for
+    all accepted alphas). Raises ``ValueError`` naming the series if a pnl and its dates differ in length
+    or its dates repeat a day.
     """
-    pnl, dates = np.asarray(pnl, dtype=np.float64), np.asarray(dates, dtype="datetime64[D]")
-    if pnl.shape != dates.shape:
-        raise ValueError(f"self_correlation: pnl has shape {pnl.shape}, dates {dates.shape}")
-    pairs, skipped = [], 0
-    for k, (other, other_dates, sharpe) in enumerate(accepted):
-        other = np.asarray(other, dtype=np.float64)
-        other_dates = np.asarray(other_dates, dtype="datetime64[D]")
-        if other.shape != other_dates.shape:
-            raise ValueError(f"self_correlation: accepted alpha {k} has pnl shape {other.shape}, "
-                             f"dates {other_dates.shape}")
-        common, ia, ib = np.intersect1d(dates, other_dates, assume_unique=True, return_indices=True)
-        ia, ib = ia[-SELF_CORR_MAX_DAYS:], ib[-SELF_CORR_MAX_DAYS:]
-        a, b = pnl[ia], other[ib]
-        ok = np.isfinite(a) & np.isfinite(b)
-        a, b = a[ok], b[ok]
-        if a.size < SELF_CORR_MIN_DAYS or a.std() == 0 or b.std() == 0:
-            skipped += 1
-            continue
-        pairs.append((float(np.corrcoef(a, b)[0, 1]), float(sharpe)))
+    accepted = list(accepted)
+    series = [(pnl, dates)] + [(other, other_dates) for other, other_dates, _ in accepted]
+    labels = ["self_correlation: candidate"] + [f"self_correlation: accepted alpha {k}"
+                                                 for k in range(len(accepted))]
+    m, _ = pnl_matrix(series, max_days=None, labels=labels)
+    window = last_common_days(m[0], m[1:], SELF_CORR_MAX_DAYS)
+    corr = correlation_matrix(m[:1], window, SELF_CORR_MIN_DAYS)[0]
+    pairs = tuple((float(c), float(sharpe)) for c, (_, _, sharpe) in zip(corr, accepted) if np.isfinite(c))
     value = max(c for c, _ in pairs) if pairs else None
-    return SelfCorrelation(value, tuple(pairs), skipped)
+    return SelfCorrelation(value, pairs, len(accepted) - len(pairs))
 
 
 def _limits(delay: int, overrides: Mapping[str, float] | None) -> dict[str, float]:
