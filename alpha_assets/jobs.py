@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from alpha_assets.assets import (candidates, checklists, field_profiles, field_registry, lint_results, simulations,
-                                 submissions, themes, winner_memory)
+from alpha_assets.assets import experience, field_profiles, field_registry, search, submissions, themes
 
 registry_job = dg.define_asset_job("registry_job", selection=dg.AssetSelection.assets(field_registry),
                                    description="Refresh field_registry.")
@@ -13,9 +12,9 @@ profiles_job = dg.define_asset_job("profiles_job", selection=dg.AssetSelection.a
 themes_job = dg.define_asset_job("themes_job", selection=dg.AssetSelection.assets(themes),
                                  description="Pick the day's themes.")
 mining_job = dg.define_asset_job(
-    "mining_job", selection=dg.AssetSelection.assets(candidates, lint_results, simulations, checklists),
-    description="candidates -> lint_results -> simulations -> checklists for (date, field).")
-submit_job = dg.define_asset_job("submit_job", selection=dg.AssetSelection.assets(submissions, winner_memory),
-                                 description="Dry-run submissions of the day + winner memory.")
+    "mining_job", selection=dg.AssetSelection.assets(search),
+    description="The (date, field) search: candidates, lint_results, simulations, checklists in one step.")
+submit_job = dg.define_asset_job("submit_job", selection=dg.AssetSelection.assets(submissions, experience),
+                                 description="The day's independent winners submitted (dry run) + the experience memory.")
 
 ALL_JOBS = [registry_job, profiles_job, themes_job, mining_job, submit_job]

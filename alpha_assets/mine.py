@@ -1,4 +1,4 @@
-"""``alpha mine --date YYYY-MM-DD [--fields f1,f2] [--per-field N]``: one mining day through Dagster.
+"""``alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]``: one mining day through Dagster.
 
 ``run_mine`` executes, in process and recorded in the persistent instance ($DAGSTER_HOME, so every run
 shows in ``dagster dev``), the jobs the schedule + sensors would launch:
@@ -9,8 +9,10 @@ shows in ``dagster dev``), the jobs the schedule + sensors would launch:
 3. ``themes_job``        themes[date] (``--fields`` forces the fields); it replaces only the (date, field)
                          rows of the fields it picks, and the rest of the run follows ITS picks (its
                          materialization), so concurrent runs of one day never clobber each other
-4. ``mining_job`` x F    candidates -> lint_results -> simulations -> checklists for each (date, field)
-5. ``submit_job``        submissions[date] (dry-run) + winner_memory
+4. ``mining_job`` x F    the search of each (date, field): candidates, lint_results, simulations, checklists
+5. ``submit_job``        submissions[date]: the day's independent winners (dry-run) + experience
+
+Steps 4-5 are ``alpha_core.gen.dayplan.day_plan``, the same plan ``daily_chain_sensor`` follows.
 
 Every step claims the ``duckdb`` pool (limit 1), so a concurrent ``alpha mine``, UI run or backfill waits
 instead of hitting DuckDB's file lock; a step holds the file only to read its inputs and, after computing,
@@ -24,6 +26,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -31,7 +34,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from alpha_assets.partitions import MINING_START, daily, field_partitions, multi_key
 from alpha_core.cli import OneLineParser
-from alpha_core.config import AlphaSettings, default_dagster_home, project_root
+from alpha_core.config import SettingsEnvError, default_dagster_home, load_settings, project_root
+from alpha_core.gen.dayplan import day_plan
 
 POOL = "duckdb"
 # Console log of the Dagster runs: CRITICAL by default, so a failed step does not print Dagster's stack dumps
@@ -141,11 +145,7 @@ def check_fields(text: str | None) -> list[str] | None:
     return list(dict.fromkeys(items))
 
 
-def max_per_field() -> int:
-    """The largest useful ``--per-field``: the number of proven templates (more would add nothing)."""
-    from alpha_core.gen.templates import TEMPLATES
-
-    return len(TEMPLATES)
+MAX_BUDGET = 100_000
 
 
 _DAGSTER_WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError",
@@ -186,29 +186,35 @@ def _picked_fields(result, date: str) -> list[str]:
     return list(mat.metadata["fields_by_date"].value[date])
 
 
-def run_mine(date: str, fields: list[str] | None = None, per_field: int = 8, *, n_fields: int = 3,
+def run_mine(date: str, fields: list[str] | None = None, budget: int | None = None, *, n_fields: int = 3,
              duckdb_path: str | None = None, data_dir: str | None = None, synthetic: str = "",
-             instance: dg.DagsterInstance | None = None) -> dict:
+             instance: dg.DagsterInstance | None = None, progress=None) -> dict:
     """Mine ``date`` through Dagster; return the summary (counts, best alpha, run ids, paths).
 
-    ``fields``: field ids to mine (default: the day's themes, ``n_fields`` of them); ``per_field``: template
-    candidates per field. ``instance``: defaults to the persistent instance under DAGSTER_HOME.
+    ``fields``: field ids to mine (default: the day's themes, ``n_fields`` of them); ``budget``: local
+    simulations per field (default ``ALPHA_SEARCH_BUDGET``). ``instance``: defaults to the persistent instance
+    under DAGSTER_HOME. ``progress``: called with one line of text after each step (the CLI prints them).
     The summary covers the fields this run mined, whatever other runs of the day wrote.
     Raises MineError (message starting with the flag, or the failed job and its step's root error).
     """
+    date = check_date(date)
+    try:
+        settings = load_settings()
+    except SettingsEnvError as exc:
+        raise MineError(f"environment: {exc}") from None
     from alpha_assets.definitions import build_definitions
     from alpha_assets.sensors import read_mineable_ids
     from alpha_core.store import reads
     from alpha_core.store.writes import reading
 
-    date = check_date(date)
-    per_field = check_count("--per-field", per_field, 1, max_per_field(), "the number of templates")
+    budget = None if budget is None else check_count("--budget", budget, 1, MAX_BUDGET, "local simulations per field")
+    say = progress or (lambda line: None)
     n_fields = check_count("--n-fields", n_fields, 1, MAX_N_FIELDS, "fields picked by themes")
     if instance is None:
         ensure_dagster_home()
         instance = dg.DagsterInstance.get()
         warn_unlocked_storage(instance)
-    db = duckdb_path or str(AlphaSettings().resolved_duckdb())
+    db = duckdb_path or str(settings.resolved_duckdb())
     Path(db).parent.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(db, data_dir, synthetic)
     tags = {"alpha/trigger": "alpha mine", "alpha/pid": str(os.getpid()), "alpha/host": os.uname().nodename}
@@ -236,21 +242,38 @@ def run_mine(date: str, fields: list[str] | None = None, per_field: int = 8, *, 
         "ops": {"themes": {"config": {"fields": list(fields or []), "n_fields": n_fields}}}})
     runs["themes"] = themed.run_id
     picked = _picked_fields(themed, date)
+    say(f"themes {date}: {', '.join(picked)}")
     runs["mining"] = []
-    for f in picked:
-        runs["mining"].append(_execute(defs, "mining_job", instance, tags, partition_key=multi_key(date, f),
-                                       run_config={"ops": {"candidates": {"config": {"per_field": per_field}}}}
-                                       ).run_id)
-    runs["submit"] = _execute(defs, "submit_job", instance, tags, partition_key=date).run_id
+    for step in day_plan(date, picked):
+        if step.job == "mining_job":
+            d, f = step.partition
+            t0 = time.monotonic()
+            res = _execute(defs, "mining_job", instance, tags, partition_key=multi_key(d, f),
+                           run_config={"ops": {"search": {"config": {"budget": budget or 0}}}})
+            runs["mining"].append(res.run_id)
+            say(_search_line(res, f, time.monotonic() - t0))
+        else:
+            runs["submit"] = _execute(defs, step.job, instance, tags, partition_key=step.partition).run_id
     summary = day_summary(db, date, picked)
     summary.update(runs=runs, duckdb=db, dagster_home=os.environ.get("DAGSTER_HOME", ""))
     return summary
+
+
+def _search_line(result, field: str, seconds: float) -> str:
+    """One progress line of a finished search run: simulated, winners, independent winners, stop reason."""
+    meta = {}
+    for mat in result.asset_materializations_for_node("search"):
+        meta.update({k: getattr(v, "value", v) for k, v in mat.metadata.items()})
+    return (f"  {field}: {meta.get('simulated_now', 0)} simulated, {meta.get('reused_from_other_partitions', 0)} "
+            f"reused, {meta.get('winner', 0)} winners, {meta.get('independent_winners', 0)} independent "
+            f"({seconds:.0f} s; stop: {meta.get('stop_reason', '?')})")
 
 
 def day_summary(db: str, date: str, fields: list[str]) -> dict:
     """Counts and the best alpha of the (``date``, field) partitions of ``fields``, read from the DuckDB file
     ``db`` through a read-only connection that waits (with backoff) while a writer holds the file.
     ``submitted`` counts the day's submission records of those fields."""
+    from alpha_core.brain.dryrun import day_submission_inputs, dry_run_submissions
     from alpha_core.store import reads
     from alpha_core.store.writes import reading
 
@@ -261,11 +284,16 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
         sims = reads.read_partitions(con, "simulations", keys)
         v = reads.verdicts(con, keys)
         subs = reads.read_partitions(con, "submissions", [date])
+        winners, submitted_before, accepted = day_submission_inputs(con, date)
     subs = subs.filter(subs["field"].is_in(fields)) if subs.height else subs
+    _, kept = dry_run_submissions(date, [w for w in winners if w["field"] in fields], submitted_before, accepted)
+    independent = [{k: w.get(k) for k in ("alpha_hash", "field", "expression", "settings_json", "is_sharpe",
+                                          "is_fitness", "is_turnover", "os_sharpe")} for w in kept]
     best = None
     ranked = v.filter(v["is_fitness"].is_not_null()) if v.height else v
     if ranked.height:
-        b = ranked.sort(["is_fitness", "alpha_hash"], descending=[True, False]).row(0, named=True)
+        ranked = ranked.with_columns((ranked["verdict"] == "winner").alias("_win"))
+        b = ranked.sort(["_win", "is_fitness", "alpha_hash"], descending=[True, True, False]).row(0, named=True)
         best = {k: b[k] for k in ("alpha_hash", "field", "expression", "settings_json", "verdict", "is_sharpe",
                                   "is_fitness", "is_turnover", "is_returns", "is_drawdown", "is_margin", "os_sharpe")}
     return {"date": date, "fields": fields, "candidates": cands.height,
@@ -273,6 +301,7 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
             "simulated": int((sims["status"] == "ok").sum()) if sims.height else 0,
             "passed": int((v["verdict"] == "winner").sum()) if v.height else 0,
             "near_miss": int((v["verdict"] == "near_miss").sum()) if v.height else 0,
+            "independent_winners": len(independent), "independent": independent,
             "submitted": subs.height, "best": best}
 
 
@@ -280,7 +309,15 @@ def format_summary(s: dict) -> str:
     """Human-readable summary (no secrets: counts, expressions, metrics and paths only)."""
     lines = [f"mining day {s['date']}: fields {', '.join(s['fields']) or '-'}",
              f"  candidates {s['candidates']}  lint-clean {s['lint_clean']}  simulated {s['simulated']}  "
-             f"passed {s['passed']}  near-miss {s['near_miss']}  submitted (dry-run) {s['submitted']}"]
+             f"passed {s['passed']}  near-miss {s['near_miss']}  independent winners {s.get('independent_winners', 0)}  "
+             f"submitted (dry-run) {s['submitted']}"]
+
+    def num(x):
+        return "-" if x is None else f"{x:.2f}"
+    for w in s.get("independent", []):
+        lines.append(f"  independent {w['alpha_hash'][:12]} {w['field']}: {w['expression']}  IS sharpe "
+                     f"{num(w['is_sharpe'])} fitness {num(w['is_fitness'])} turnover {num(w['is_turnover'])} | "
+                     f"OS sharpe {num(w['os_sharpe'])}")
     b = s.get("best")
     if b:
         def f(x):
@@ -294,21 +331,22 @@ def format_summary(s: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry: parse ``--date --fields --per-field [--n-fields --json]``, run, print; exit 0, or 2 with one
+    """CLI entry: parse ``--date --fields --budget [--n-fields --json]``, run, print; exit 0, or 2 with one
     line ``alpha mine: --flag: what is wrong`` on a bad value or a failed step."""
     import json
 
     p = OneLineParser(prog="alpha mine", description="Run one mining day through Dagster.")
     p.add_argument("--date", default=dt.date.today().isoformat(), help="mining day YYYY-MM-DD (default today)")
     p.add_argument("--fields", default=None, help="comma-separated field ids (default: the day's themes)")
-    p.add_argument("--per-field", default="8",
-                   help=f"template candidates per field, 1 to {max_per_field()} (default 8)")
+    p.add_argument("--budget", default=None,
+                   help="local simulations per field (default ALPHA_SEARCH_BUDGET, 600)")
     p.add_argument("--n-fields", default="3", help="fields picked by themes when --fields is absent (default 3)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = p.parse_args(argv)
     try:
         fields = check_fields(args.fields)
-        summary = run_mine(args.date, fields, args.per_field, n_fields=args.n_fields)
+        summary = run_mine(args.date, fields, args.budget, n_fields=args.n_fields,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True))
     except MineError as exc:
         print(f"alpha mine: {exc}", file=sys.stderr)
         return 2

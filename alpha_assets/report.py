@@ -66,3 +66,46 @@ def pnl_metadata(row: dict, artifacts_dir: Path | None, name: str) -> dict:
         path.write_bytes(png)
         out["best_alpha_pnl_path"] = dg.MetadataValue.path(str(path))
     return out
+
+
+def progress_md(progress: list[dict]) -> str:
+    """Markdown table of a search's generations (best IS fitness, passes, independent passes, diversity)."""
+    if not progress:
+        return "_no generation_"
+    head = "| gen | evaluated | simulated | reused | best score | best IS fitness | passes | independent | diversity | s |\n" \
+           "|---|---|---|---|---|---|---|---|---|---|\n"
+    return head + "".join(
+        f"| {p['generation']} | {p['evaluated']} | {p['simulated']} | {p['reused']} | {_fmt(p['best_score'])} | "
+        f"{_fmt(p['best_is_fitness'])} | {p['passes']} | {p['independent_passes']} | {_fmt(p['diversity'], 2)} | "
+        f"{_fmt(float(p['elapsed_s']), 1)} |\n" for p in progress)
+
+
+def search_metadata(result, date: str, field: str, config) -> dict[str, dict]:
+    """Materialization metadata of the search step, per table it writes (``candidates``, ``lint_results``,
+    ``simulations``, ``checklists``): counts, the per-generation progress, why the search stopped, the winners."""
+    trials = result.trials
+    last = result.progress[-1] if result.progress else {}
+    origins: dict[str, int] = {}
+    for t in trials:
+        origins[t.origin] = origins.get(t.origin, 0) + 1
+    rows = [{"alpha_hash": t.alpha_hash, "field": field, "expression": t.expression, "verdict": t.verdict,
+             **{k: t.row.get(k) for k in ("is_sharpe", "is_fitness", "is_turnover", "os_sharpe")}} for t in trials]
+    winners = [r for r in rows if r["verdict"] == "winner"]
+    ok = [t for t in trials if t.ok]
+    stop = f"{result.stop_reason}: {result.stop_detail}" if result.stop_detail else result.stop_reason
+    return {
+        "candidates": {"rows": len(trials), "by_origin": dg.MetadataValue.json(origins),
+                       "budget": config.budget, "stop_reason": stop, "kill_switch_tripped": result.tripped,
+                       "progress": dg.MetadataValue.md(progress_md(result.progress)),
+                       "settings_bandit": dg.MetadataValue.json(result.bandit)},
+        "lint_results": {"rows": len(trials), "lint_rejected_proposals": result.counts.get("lint_rejected", 0)},
+        "simulations": {"rows": len(trials), "simulated_now": result.counts.get("simulated", 0),
+                        "replayed": result.counts.get("replayed", 0),
+                        "reused_from_other_partitions": result.counts.get("reused", 0),
+                        "duplicates_skipped": result.counts.get("duplicates", 0),
+                        "ok": len(ok), "errors": len(trials) - len(ok)},
+        "checklists": {"rows": sum(len(t.checks) for t in trials), "candidates_checked": len(trials),
+                       "winner": len(winners), "near_miss": sum(t.verdict == "near_miss" for t in trials),
+                       "independent_winners": int(last.get("independent_passes") or 0),
+                       "best_alphas": dg.MetadataValue.md(best_table_md(winners or rows, n=8))},
+    }

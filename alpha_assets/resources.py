@@ -42,6 +42,18 @@ class MarketData(dg.ConfigurableResource):
                     _PANELS[key] = load_panel(self.data_dir or None)
             return _PANELS[key]
 
+    def aliases(self) -> dict[str, str]:
+        """Field aliases of the panel (alias -> canonical field: identical data, ``profiles.field_aliases``),
+        computed once per process and configuration."""
+        key = ("aliases", self.data_dir, self.synthetic)
+        panel = self.panel()
+        with _LOCK:
+            if key not in _PANELS:
+                from alpha_core.gen.profiles import field_aliases
+
+                _PANELS[key] = field_aliases(panel)
+            return _PANELS[key]
+
     def registry(self):
         """The field registry with ``local`` set to exactly the panel's fields."""
         from alpha_core.sim.simulate import registry_for

@@ -1,11 +1,11 @@
 """Sensors (ARCHITECTURE.md "Automation").
 
 - ``field_partitions_sensor``: local MATRIX ids of the ``field_registry`` table -> ``field`` dynamic partitions.
-- ``mutation_sensor``: winners and near misses listed in ``checklists`` materialisations (metadata
-  ``mutation_parents``) -> a ``mining_job`` run on the parent's (date, field) whose ``candidates`` config names
-  the parents; cursor = last event storage id + every hash already mutated, so no parent is mutated twice.
-- ``daily_chain_sensor``: a ``themes`` materialisation -> one ``mining_job`` run per (date, field) picked; when
-  every one of them has a newer ``checklists`` materialisation -> the day's ``submit_job`` run.
+- ``daily_chain_sensor``: the day plan (``alpha_core.gen.dayplan.day_plan``, which ``alpha mine`` runs too): a
+  ``themes`` materialisation -> one ``mining_job`` run per (date, field) picked (run key per (date, field), so
+  a day is never re-mined); once all of them finished -> the day's ``submit_job`` run; a later ``checklists``
+  materialisation of one of the day's fields -> another ``submit_job`` run, so late winners are not lost.
+  Mutation happens inside the search, bounded by its budget and generations (there is no mutation sensor).
 
 Sensors read Dagster's event log (never the DuckDB file, which a running writer may lock) except
 ``field_partitions_sensor``, which reads the registry table and skips the tick while the file is locked.
@@ -23,7 +23,6 @@ from alpha_core.store.reads import table_exists
 from alpha_core.store.writes import is_lock_error, reading
 
 MAX_EVENTS_PER_TICK = 200
-MUTATED_MEMORY = 5000
 
 
 def _json_meta(record, key):
@@ -66,59 +65,61 @@ def _load_cursor(text: str | None, default: dict) -> dict:
         return dict(default)
 
 
-@dg.sensor(job=mining_job, minimum_interval_seconds=60,
-           description="Winners and near misses -> mutation candidates (origin 'mutation', parent hash set).")
-def mutation_sensor(context: dg.SensorEvaluationContext):
-    cur = _load_cursor(context.cursor, {"after": 0, "mutated": []})
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("checklists"), after_storage_id=cur["after"] or None),
-        limit=MAX_EVENTS_PER_TICK, ascending=True).records
-    mutated = list(cur["mutated"])
-    done = set(mutated)
-    todo: dict[tuple[str, str], list[str]] = {}
-    for rec in records:
-        for p in _json_meta(rec, "mutation_parents") or []:
-            if p["alpha_hash"] in done:
-                continue
-            done.add(p["alpha_hash"])
-            mutated.append(p["alpha_hash"])
-            todo.setdefault((p["date"], p["field"]), []).append(p["alpha_hash"])
-        cur["after"] = max(cur["after"], rec.storage_id)
-    cur["mutated"] = mutated[-MUTATED_MEMORY:]
-    requests = []
-    for (date, field), hashes in sorted(todo.items()):
-        digest = hashlib.sha256(",".join(sorted(hashes)).encode()).hexdigest()[:16]
-        requests.append(dg.RunRequest(
-            run_key=f"mutate:{date}|{field}:{digest}", partition_key=multi_key(date, field),
-            run_config={"ops": {"candidates": {"config": {"mutate_parents": sorted(hashes)}}}},
-            tags={"alpha/trigger": "mutation"}))
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cur))
+CHAIN_TAG = "alpha/chain_date"
+KEEP_SUBMITTED_DAYS = 14
+
+
+def _latest_checklists_id(context, date: str, fields: list[str]) -> int:
+    keys = sorted(f"{date}|{f}" for f in fields)
+    recs = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("checklists"), asset_partitions=keys),
+        limit=1, ascending=False).records if keys else []
+    return recs[0].storage_id if recs else 0
 
 
 @dg.sensor(jobs=[mining_job, submit_job], minimum_interval_seconds=60,
-           description="themes -> (date, field) mining runs -> the day's submissions once all are checked.")
+           description="The day plan (alpha_core.gen.dayplan): themes -> one search run per picked (date, field), "
+                       "never twice -> the day's submissions once those runs finished, again if winners arrive later.")
 def daily_chain_sensor(context: dg.SensorEvaluationContext):
-    cur = _load_cursor(context.cursor, {"after": 0, "pending": {}})
+    from alpha_core.gen.dayplan import day_plan
+
+    cur = _load_cursor(context.cursor, {"after": 0, "pending": {}, "submitted": {}})
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("themes"), after_storage_id=cur["after"] or None),
         limit=MAX_EVENTS_PER_TICK, ascending=True).records
     requests = []
     for rec in records:
         for date, fields in sorted((_json_meta(rec, "fields_by_date") or {}).items()):
-            for f in fields:
-                requests.append(dg.RunRequest(job_name=mining_job.name, partition_key=multi_key(date, f),
-                                              run_key=f"chain:{rec.storage_id}:{date}|{f}",
-                                              tags={"alpha/trigger": "daily_chain"}))
-            cur["pending"][date] = {"after": rec.storage_id, "fields": fields}
+            known = cur["pending"].get(date, {}).get("fields", []) or cur["submitted"].get(date, {}).get("fields", [])
+            new = [f for f in fields if f not in known]
+            for step in day_plan(date, new):
+                if step.job == mining_job.name:
+                    d, f = step.partition
+                    # run_key per (date, field): Dagster never launches a key twice, so a day is never re-mined
+                    requests.append(dg.RunRequest(job_name=mining_job.name, partition_key=multi_key(d, f),
+                                                  run_key=f"chain:{d}|{f}",
+                                                  tags={"alpha/trigger": "daily_chain", CHAIN_TAG: d}))
+            if new:
+                cur["pending"][date] = {"fields": sorted(set(known) | set(fields))}
+                cur["submitted"].pop(date, None)
         cur["after"] = max(cur["after"], rec.storage_id)
     for date, info in sorted(cur["pending"].items()):
-        wanted = {f"{date}|{f}" for f in info["fields"]}
-        got = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("checklists"), asset_partitions=sorted(wanted),
-                                  after_storage_id=info["after"]), limit=10 * len(wanted) + 10).records
-        if wanted and {r.partition_key for r in got} >= wanted:
-            requests.append(dg.RunRequest(job_name=submit_job.name, partition_key=date,
-                                          run_key=f"submit:{info['after']}:{date}",
+        runs = context.instance.get_runs(dg.RunsFilter(job_name=mining_job.name, tags={CHAIN_TAG: date}))
+        mined = {r.tags.get("dagster/partition/field") or str(r.tags.get("dagster/partition", "")).split("|")[-1]
+                 for r in runs}
+        if set(info["fields"]) <= mined and all(r.is_finished for r in runs):
+            last = _latest_checklists_id(context, date, info["fields"])
+            requests.append(dg.RunRequest(job_name=submit_job.name, partition_key=date, run_key=f"submit:{date}:{last}",
                                           tags={"alpha/trigger": "daily_chain"}))
+            cur["submitted"][date] = {"fields": info["fields"], "checklists_id": last}
             del cur["pending"][date]
+    # winners that arrive after the day's submission run (a re-run or backfill of one of its fields) are not lost
+    for date, info in sorted(cur["submitted"].items()):
+        last = _latest_checklists_id(context, date, info["fields"])
+        if last > info["checklists_id"]:
+            requests.append(dg.RunRequest(job_name=submit_job.name, partition_key=date, run_key=f"submit:{date}:{last}",
+                                          tags={"alpha/trigger": "daily_chain"}))
+            info["checklists_id"] = last
+    for date in sorted(cur["submitted"])[:-KEEP_SUBMITTED_DAYS]:
+        del cur["submitted"][date]
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(cur))

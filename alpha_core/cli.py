@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate, parser=p)
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
-                                "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--per-field N]; see alpha mine -h)")
+                                "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]; see alpha mine -h)")
     return parser
 
 

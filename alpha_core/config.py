@@ -61,6 +61,14 @@ class AlphaSettings(BaseSettings):
     data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ALPHA_DATA_DIR", "data_dir"))
     duckdb_path: Path | None = Field(default=None, validation_alias=AliasChoices("ALPHA_DUCKDB", "duckdb_path"))
     submit_live: bool = Field(default=False, validation_alias=AliasChoices("ALPHA_SUBMIT_LIVE", "submit_live"))
+    search_budget: int = Field(default=1000, ge=1, le=100_000,
+                               validation_alias=AliasChoices("ALPHA_SEARCH_BUDGET", "search_budget"))
+    day_budget: int = Field(default=3000, ge=1, le=1_000_000,
+                            validation_alias=AliasChoices("ALPHA_DAY_BUDGET", "day_budget"))
+    search_max_seconds: float = Field(default=900.0, gt=0,
+                                      validation_alias=AliasChoices("ALPHA_SEARCH_MAX_SECONDS", "search_max_seconds"))
+    search_max_failures: int = Field(default=60, ge=1,
+                                     validation_alias=AliasChoices("ALPHA_SEARCH_MAX_FAILURES", "search_max_failures"))
     brain_email: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BRAIN_EMAIL", "brain_email"))
     brain_password: SecretStr | None = Field(default=None,
                                              validation_alias=AliasChoices("BRAIN_PASSWORD", "brain_password"))
@@ -84,6 +92,17 @@ class AlphaSettings(BaseSettings):
             return Path(self.duckdb_path).expanduser().resolve()
         return default_dagster_home() / "alpha.duckdb"
 
+    def search_config(self, used_today: int = 0, budget: int | None = None):
+        """The ``SearchConfig`` of one (date, field) search: ``budget`` (default ``ALPHA_SEARCH_BUDGET``) local
+        simulations, capped by what is left of ``ALPHA_DAY_BUDGET`` after the ``used_today`` simulations of the
+        day's other fields (0 when the day's budget is spent); wall time ``ALPHA_SEARCH_MAX_SECONDS``;
+        ``ALPHA_SEARCH_MAX_FAILURES`` failed simulations in a row stop it."""
+        from alpha_core.gen.search import SearchConfig
+
+        left = max(0, self.day_budget - int(used_today))
+        return SearchConfig(budget=min(budget or self.search_budget, left), max_seconds=self.search_max_seconds,
+                            max_consecutive_failures=self.search_max_failures)
+
     def brain_credentials(self) -> BrainCredentials:
         """The BRAIN credentials (``SecretStr`` each, None when unset)."""
         return BrainCredentials(email=self.brain_email, password=self.brain_password,
@@ -92,6 +111,30 @@ class AlphaSettings(BaseSettings):
     def public_dict(self) -> dict:
         """Non-secret settings, safe for logs and metadata (secrets reported only as set / not set)."""
         out = {"data_dir": str(self.resolved_data_dir()), "duckdb": str(self.resolved_duckdb()),
-               "submit_live": self.submit_live}
+               "submit_live": self.submit_live, "search_budget": self.search_budget, "day_budget": self.day_budget,
+               "search_max_seconds": self.search_max_seconds, "search_max_failures": self.search_max_failures}
         out.update({f"{name}_set": getattr(self, name) is not None for name in SECRET_FIELDS})
         return out
+
+
+class SettingsEnvError(ValueError):
+    """An environment variable (or ``.env`` entry) of ``AlphaSettings`` has a bad value; the message names it."""
+
+
+def load_settings() -> AlphaSettings:
+    """``AlphaSettings()``, with a bad value reported as ``SettingsEnvError``: one line per bad variable, e.g.
+    ``ALPHA_SEARCH_BUDGET: Input should be greater than or equal to 1 (got '0')``. Secret values are never
+    echoed (only their variable name)."""
+    from pydantic import ValidationError
+
+    try:
+        return AlphaSettings()
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err.get("loc") else "settings"
+            secret = name.lower() in {n.lower() for n in SECRET_FIELDS} or "PASSWORD" in name or "KEY" in name \
+                or "TOKEN" in name or "EMAIL" in name
+            got = "" if secret else f" (got {err.get('input')!r})"
+            parts.append(f"{name}: {err['msg']}{got}")
+        raise SettingsEnvError("; ".join(parts)) from None

@@ -10,12 +10,17 @@ For one MATRIX field ``x`` (T, N) float64 the profile is:
 | ``ic_ir`` | ``ic_mean / ic_std`` (NaN when std is 0 or fewer than 2 IC days) |
 | ``ic_days`` | number of dates entering the IC |
 
-The IC uses the whole panel, which includes the OS period (SIMULATION.md §4): profiles only rank which
-fields to explore first; they never gate or feed a metric. Decision recorded in the issue report.
+The IC uses the whole panel, which includes the OS period (SIMULATION.md §4), so theme picking does not
+use it (docs/DESIGN.md); it stays in the table as a description of the field.
+
+``field_aliases`` finds field ids that hold the same data (``rd_expense`` / ``fnd6_newa2v1300_xrd``): the
+miner treats an alias as its canonical field.
 """
 from __future__ import annotations
 
+import hashlib
 import warnings
+from typing import Iterable
 
 import bottleneck as bn
 import numpy as np
@@ -103,3 +108,36 @@ def _profile(panel, field: str, fwd: np.ndarray | None) -> dict:
         "autocorr1": lag1_autocorr(x), "ic_mean": ic_mean, "ic_std": ic_std, "ic_ir": float(ic_ir),
         "ic_days": int(valid.size),
     }
+
+
+def field_aliases(panel, fields: Iterable[str] | None = None) -> dict[str, str]:
+    """Alias -> canonical field, for fields of ``panel`` holding identical (T, N) arrays (NaN equal to NaN,
+    -0.0 equal to 0.0). In each group of identical fields the canonical one is the shortest id (ties:
+    alphabetical); every other member maps to it. Fields without a twin are absent.
+
+    ``fields``: ids to compare (default: every field of ``panel.field_names()`` except its group fields,
+    whose constant one-group arrays would all match). Each array is hashed once (BLAKE2b of its bytes after
+    NaN/-0.0 normalisation) and equal hashes are confirmed with ``np.array_equal``. Raises the panel's
+    ``UnknownFieldError`` (a KeyError) naming a field the panel lacks.
+    """
+    if fields is None:
+        groups = set(getattr(panel, "group_fields", ()))
+        fields = [f for f in panel.field_names() if f not in groups]
+    buckets: dict[tuple, list[str]] = {}
+    for f in dict.fromkeys(fields):
+        a = np.asarray(panel[f], dtype=np.float64)
+        norm = np.where(np.isnan(a), np.nan, a + 0.0)       # one NaN bit pattern, -0.0 -> 0.0
+        digest = hashlib.blake2b(np.ascontiguousarray(norm).tobytes(), digest_size=16).digest()
+        buckets.setdefault((a.shape, digest), []).append(f)
+    out: dict[str, str] = {}
+    for members in buckets.values():
+        members = sorted(members, key=lambda f: (len(f), f))
+        while len(members) > 1:
+            head, rest = members[0], []
+            for f in members[1:]:
+                if np.array_equal(panel[f], panel[head], equal_nan=True):
+                    out[f] = head
+                else:
+                    rest.append(f)
+            members = rest
+    return dict(sorted(out.items()))

@@ -28,7 +28,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     "candidates": [
         ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("expression", "VARCHAR"),
         ("settings_json", "VARCHAR"), ("origin", "VARCHAR"), ("parent_hash", "VARCHAR"),
-        ("template", "VARCHAR"), ("archetype", "VARCHAR"), ("run_id", "VARCHAR"),
+        ("template", "VARCHAR"), ("archetype", "VARCHAR"), ("generation", "INTEGER"), ("score", "DOUBLE"),
+        ("parent_score", "DOUBLE"), ("independent", "BOOLEAN"), ("run_id", "VARCHAR"),
+    ],
+    "search_progress": [
+        ("mining_date", "DATE"), ("field", "VARCHAR"), ("generation", "INTEGER"), ("evaluated", "INTEGER"),
+        ("simulated", "INTEGER"), ("replayed", "INTEGER"), ("reused", "INTEGER"), ("best_score", "DOUBLE"),
+        ("best_is_fitness", "DOUBLE"), ("passes", "INTEGER"), ("independent_passes", "INTEGER"),
+        ("diversity", "DOUBLE"), ("elapsed_s", "DOUBLE"), ("stop_reason", "VARCHAR"), ("run_id", "VARCHAR"),
     ],
     "lint_results": [
         ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("ok", "BOOLEAN"),
@@ -56,10 +63,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("message", "VARCHAR"), ("is_sharpe", "DOUBLE"), ("is_fitness", "DOUBLE"), ("max_self_corr", "DOUBLE"),
         ("submitted_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
     ],
-    "winner_memory": [
-        ("field", "VARCHAR"), ("archetype", "VARCHAR"), ("settings_key", "VARCHAR"), ("n_candidates", "INTEGER"),
-        ("n_simulated", "INTEGER"), ("n_passed", "INTEGER"), ("n_near_miss", "INTEGER"),
-        ("best_fitness", "DOUBLE"), ("best_hash", "VARCHAR"), ("last_mining_date", "DATE"), ("run_id", "VARCHAR"),
+    "experience": [
+        ("field", "VARCHAR"), ("family", "VARCHAR"), ("pattern", "VARCHAR"), ("settings_key", "VARCHAR"),
+        ("n_trials", "INTEGER"), ("n_ok", "INTEGER"), ("n_winners", "INTEGER"), ("n_near_miss", "INTEGER"),
+        ("n_independent", "INTEGER"), ("best_fitness", "DOUBLE"), ("mean_fitness", "DOUBLE"),
+        ("top_failed_check", "VARCHAR"), ("first_mining_date", "DATE"), ("last_mining_date", "DATE"),
+        ("run_id", "VARCHAR"),
     ],
 }
 
@@ -68,11 +77,12 @@ PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "field_profiles": ("field",),
     "themes": ("mining_date", "field"),
     "candidates": ("mining_date", "field"),
+    "search_progress": ("mining_date", "field"),
     "lint_results": ("mining_date", "field"),
     "simulations": ("mining_date", "field"),
     "checklists": ("mining_date", "field"),
     "submissions": ("mining_date",),
-    "winner_memory": (),
+    "experience": (),
 }
 
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -80,15 +90,16 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "field_profiles": ("field",),
     "themes": ("mining_date", "field"),
     "candidates": ("mining_date", "field", "alpha_hash"),
+    "search_progress": ("mining_date", "field", "generation"),
     "lint_results": ("mining_date", "field", "alpha_hash"),
     "simulations": ("mining_date", "field", "alpha_hash"),
     "checklists": ("mining_date", "field", "alpha_hash", "check_name"),
     "submissions": ("mining_date", "alpha_hash"),
-    "winner_memory": ("field", "archetype", "settings_key"),
+    "experience": ("field", "family", "pattern", "settings_key"),
 }
 
 #: Columns that legitimately differ between two runs writing the same partition.
-VOLATILE_COLUMNS = ("run_id", "submitted_at")
+VOLATILE_COLUMNS = ("run_id", "submitted_at", "elapsed_s", "simulated", "replayed")
 
 
 def columns(table: str) -> list[str]:

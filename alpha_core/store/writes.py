@@ -171,25 +171,38 @@ def replace_partitions(con, table: str, keys: Iterable[Any] | None, rows, run_id
     On any exception the transaction is rolled back and the exception re-raised; a killed process never
     commits. Implements ARCHITECTURE.md "Writing a partition deletes that slice and inserts ... in one transaction".
     """
-    norm = normalize_keys(table, keys)
-    frame = to_frame(table, rows, run_id)
-    cols = PARTITION_COLUMNS[table]
-    if cols and frame.height:
-        seen = set(frame.select(cols).unique().iter_rows())
-        outside = sorted(seen - set(norm), key=str)
-        if outside:
-            raise StoreError(f"{len(outside)} row partition(s) of {table} are outside the keys being written, "
-                             f"e.g. {outside[0]!r}")
-    ensure_schema(con, [table])
+    return replace_many(con, [(table, keys, rows)], run_id)[table]
+
+
+def replace_many(con, writes: Sequence[tuple[str, Iterable[Any] | None, Any]], run_id: str = "") -> dict[str, int]:
+    """``replace_partitions`` of several tables in ONE transaction: ``writes`` = [(table, keys, rows), ...].
+
+    Either every table's partitions are replaced or none is (a crash or an error leaves DuckDB as it was).
+    Returns rows inserted per table. Raises ``StoreError`` as ``replace_partitions`` does, before writing.
+    """
+    prepared = []
+    for table, keys, rows in writes:
+        norm = normalize_keys(table, keys)
+        frame = to_frame(table, rows, run_id)
+        cols = PARTITION_COLUMNS[table]
+        if cols and frame.height:
+            seen = set(frame.select(cols).unique().iter_rows())
+            outside = sorted(seen - set(norm), key=str)
+            if outside:
+                raise StoreError(f"{len(outside)} row partition(s) of {table} are outside the keys being written, "
+                                 f"e.g. {outside[0]!r}")
+        prepared.append((table, cols, norm, frame))
+    ensure_schema(con, [t for t, *_ in prepared])
     con.execute("BEGIN TRANSACTION")
     try:
-        _delete(con, table, cols, norm)
-        _insert(con, table, frame)
+        for table, cols, norm, frame in prepared:
+            _delete(con, table, cols, norm)
+            _insert(con, table, frame)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return frame.height
+    return {table: frame.height for table, _, _, frame in prepared}
 
 
 def is_lock_error(exc: BaseException) -> bool:

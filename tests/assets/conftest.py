@@ -8,6 +8,7 @@ import pytest
 
 SYNTH = "300,60,1"
 DATE = "2026-01-05"
+BUDGET = 70
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,7 +43,7 @@ def mined(tmp_path_factory):
     db = str(d / "alpha.duckdb")
     inst = dg.DagsterInstance.ephemeral()
     old = os.environ.get("DAGSTER_HOME")
-    summary = run_mine(DATE, None, 3, n_fields=2, duckdb_path=db, synthetic=SYNTH, instance=inst)
+    summary = run_mine(DATE, None, BUDGET, n_fields=2, duckdb_path=db, synthetic=SYNTH, instance=inst)
     yield {"summary": summary, "db": db, "instance": inst}
     if old is not None:
         os.environ["DAGSTER_HOME"] = old

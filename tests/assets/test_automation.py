@@ -1,7 +1,8 @@
-"""Schedule, sensors (cursors: no winner mutated twice), mutation runs, definitions validation."""
+"""Schedule, sensors (the day plan: each field mined once, submissions after the runs, late winners), resume,
+definitions validation."""
 import datetime as dt
-import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,9 +13,9 @@ from dagster_duckdb import DuckDBResource
 from alpha_assets.definitions import build_definitions
 from alpha_assets.partitions import multi_key
 from alpha_assets.schedules import daily_mining_schedule
-from alpha_assets.sensors import daily_chain_sensor, field_partitions_sensor, mutation_sensor
+from alpha_assets.sensors import daily_chain_sensor, field_partitions_sensor
 from alpha_core.store import reads
-from tests.assets.conftest import DATE, ROOT, SYNTH
+from tests.assets.conftest import BUDGET, DATE, ROOT, SYNTH
 
 
 def test_schedule_requests_the_days_themes():
@@ -37,60 +38,65 @@ def test_field_partitions_sensor_adds_registry_fields_once(mined):
     assert not again.dynamic_partitions_requests
 
 
-def _report_parents(inst, parents, partition=f"{DATE}|close"):
-    inst.report_runless_asset_event(dg.AssetMaterialization(
-        "checklists", partition=partition, metadata={"mutation_parents": dg.MetadataValue.json(parents)}))
-
-
-def test_mutation_sensor_never_mutates_a_winner_twice():
+def test_a_rerun_with_more_budget_replays_what_is_stored_and_simulates_only_the_rest(mined, tmp_path):
+    """Resume: a search run on a partition that already holds trials replays them (never re-simulates an
+    alpha hash) and spends only the extra budget on new simulations."""
+    db = str(tmp_path / "copy.duckdb")
+    shutil.copyfile(mined["db"], db)
     inst = dg.DagsterInstance.ephemeral()
-    p = lambda h: {"alpha_hash": h, "date": DATE, "field": "close", "verdict": "winner"}  # noqa: E731
-    _report_parents(inst, [p("a"), p("b")])
-    first = mutation_sensor(dg.build_sensor_context(instance=inst))
-    (req,) = first.run_requests
-    assert req.partition_key == multi_key(DATE, "close")
-    assert req.run_config["ops"]["candidates"]["config"]["mutate_parents"] == ["a", "b"]
-    none = mutation_sensor(dg.build_sensor_context(instance=inst, cursor=first.cursor))
-    assert not none.run_requests                                    # same events: nothing new
-    _report_parents(inst, [p("a"), p("c")])                         # a re-run lists a again
-    second = mutation_sensor(dg.build_sensor_context(instance=inst, cursor=none.cursor))
-    (req2,) = second.run_requests
-    assert req2.run_config["ops"]["candidates"]["config"]["mutate_parents"] == ["c"]
-    assert set(json.loads(second.cursor)["mutated"]) == {"a", "b", "c"}
-
-
-def test_mutation_run_adds_children_and_keeps_them_on_rerun(mined):
-    db, inst = mined["db"], mined["instance"]
     field = mined["summary"]["fields"][0]
+    inst.add_dynamic_partitions("field", [field])
     con = duckdb.connect(db, read_only=True)
-    parent = reads.read_partitions(con, "candidates", [(DATE, field)])["alpha_hash"][0]
+    before = reads.read_partitions(con, "candidates", [(DATE, field)])
     con.close()
     job = build_definitions(db, synthetic=SYNTH).resolve_job_def("mining_job")
-    cfg = {"ops": {"candidates": {"config": {"per_field": 3, "mutate_parents": [parent], "mutations_per_parent": 2}}}}
-    assert job.execute_in_process(instance=inst, partition_key=multi_key(DATE, field), run_config=cfg).success
+    res = job.execute_in_process(instance=inst, partition_key=multi_key(DATE, field),
+                                 run_config={"ops": {"search": {"config": {"budget": BUDGET + 20}}}})
+    assert res.success
+    meta = {k: v.value for m in res.asset_materializations_for_node("search") for k, v in m.metadata.items()
+            if k in ("simulated_now", "replayed")}
+    assert meta == {"simulated_now": 20, "replayed": BUDGET}
     con = duckdb.connect(db, read_only=True)
-    rows = reads.read_partitions(con, "candidates", [(DATE, field)])
+    after = reads.read_partitions(con, "candidates", [(DATE, field)])
     con.close()
-    kids = rows.filter(rows["origin"] == "mutation")
-    assert kids.height == 2 and set(kids["parent_hash"]) == {parent}
-    assert rows.filter(rows["origin"] == "template").height == 3
-    plain = {"ops": {"candidates": {"config": {"per_field": 3}}}}
-    assert job.execute_in_process(instance=inst, partition_key=multi_key(DATE, field), run_config=plain).success
-    con = duckdb.connect(db, read_only=True)
-    again = reads.read_partitions(con, "candidates", [(DATE, field)])
-    con.close()
-    assert again.drop("run_id").equals(rows.drop("run_id"))          # mutants survive a plain re-run
+    assert after.height == BUDGET + 20
+    assert set(before["alpha_hash"]) < set(after["alpha_hash"])
+    kept = after.filter(after["alpha_hash"].is_in(before["alpha_hash"].to_list()))
+    assert kept.drop("run_id", "independent").sort("alpha_hash").equals(
+        before.drop("run_id", "independent").sort("alpha_hash"))
 
 
-def test_daily_chain_sensor_requests_mining_then_submission(mined):
-    inst, fields = mined["instance"], mined["summary"]["fields"]
+def test_daily_chain_sensor_mines_each_field_once_then_submits_and_resubmits_late_winners(mined, tmp_path):
+    db = str(tmp_path / "chain.duckdb")
+    shutil.copyfile(mined["db"], db)
+    inst = dg.DagsterInstance.ephemeral()
+    fields = mined["summary"]["fields"]
+    inst.add_dynamic_partitions("field", fields)
+    inst.report_runless_asset_event(dg.AssetMaterialization(
+        "themes", partition=DATE, metadata={"fields_by_date": dg.MetadataValue.json({DATE: fields})}))
     out = daily_chain_sensor(dg.build_sensor_context(instance=inst))
-    mining = [r for r in out.run_requests if r.job_name == "mining_job"]
+    mining = out.run_requests
     assert sorted(r.partition_key for r in mining) == sorted(str(multi_key(DATE, f)) for f in fields)
-    # the checklists of every picked field were materialised after the latest themes event -> submit
-    assert [r.partition_key for r in out.run_requests if r.job_name == "submit_job"] == [DATE]
+    assert all(r.job_name == "mining_job" for r in mining)           # no submission before the runs finish
+    # the same themes again (a re-run of the schedule's run): no field is mined twice
+    inst.report_runless_asset_event(dg.AssetMaterialization(
+        "themes", partition=DATE, metadata={"fields_by_date": dg.MetadataValue.json({DATE: fields})}))
     again = daily_chain_sensor(dg.build_sensor_context(instance=inst, cursor=out.cursor))
     assert not again.run_requests
+    job = build_definitions(db, synthetic=SYNTH).resolve_job_def("mining_job")
+    small = {"ops": {"search": {"config": {"budget": 50}}}}
+    for r in mining:
+        assert job.execute_in_process(instance=inst, partition_key=r.partition_key, tags=r.tags,
+                                      run_config=small).success
+    done = daily_chain_sensor(dg.build_sensor_context(instance=inst, cursor=again.cursor))
+    assert [(r.job_name, r.partition_key) for r in done.run_requests] == [("submit_job", DATE)]
+    quiet = daily_chain_sensor(dg.build_sensor_context(instance=inst, cursor=done.cursor))
+    assert not quiet.run_requests
+    # a later run of one of the day's fields (a backfill with more budget) -> the day's submissions again
+    assert job.execute_in_process(instance=inst, partition_key=mining[0].partition_key, run_config=small).success
+    late = daily_chain_sensor(dg.build_sensor_context(instance=inst, cursor=quiet.cursor))
+    assert [(r.job_name, r.partition_key) for r in late.run_requests] == [("submit_job", DATE)]
+    assert late.run_requests[0].run_key != done.run_requests[0].run_key
 
 
 def test_dagster_definitions_validate(tmp_path):

@@ -14,16 +14,16 @@ BAD_FLAGS = [
     (["--date", "yesterday"], "--date: 'yesterday' is not a date; use YYYY-MM-DD"),
     (["--date", "20261121"], "--date: '20261121' is not a date; use YYYY-MM-DD"),
     (["--date", "2025-12-31"], "--date: 2025-12-31 is outside the mining days, 2026-01-01 to today"),
-    (["--date", "2026-11-21", "--per-field", "0"], "--per-field: 0 is out of range; use 1 to 14"),
-    (["--date", "2026-11-21", "--per-field", "-3"], "--per-field: -3 is out of range; use 1 to 14"),
-    (["--date", "2026-11-21", "--per-field", "99999999999999999999"],
-     "--per-field: 99999999999999999999 is out of range; use 1 to 14"),
-    (["--date", "2026-11-21", "--per-field", "eight"], "--per-field: 'eight' is not a whole number"),
+    (["--date", "2026-11-21", "--budget", "0"], "--budget: 0 is out of range; use 1 to 100000"),
+    (["--date", "2026-11-21", "--budget", "-3"], "--budget: -3 is out of range; use 1 to 100000"),
+    (["--date", "2026-11-21", "--budget", "99999999999999999999"],
+     "--budget: 99999999999999999999 is out of range; use 1 to 100000"),
+    (["--date", "2026-11-21", "--budget", "eight"], "--budget: 'eight' is not a whole number"),
     (["--date", "2026-11-21", "--n-fields", "0"], "--n-fields: 0 is out of range; use 1 to 100"),
     (["--date", "2026-11-21", "--fields", ""], "--fields: empty; give comma-separated field ids"),
     (["--date", "2026-11-21", "--fields", " , "], "--fields: empty; give comma-separated field ids"),
     (["--date", "2026-11-21", "--fields", "close,,volume"], "--fields: 'close,,volume' has an empty item"),
-    (["--date", "2026-11-21", "--per-field"], "error: argument --per-field: expected one argument"),  # argparse: cli.OneLineParser
+    (["--date", "2026-11-21", "--budget"], "error: argument --budget: expected one argument"),  # argparse: cli.OneLineParser
     (["--colour", "red"], "error: unrecognized arguments: --colour red"),
 ]
 
@@ -38,6 +38,20 @@ def test_bad_flag_is_one_line_naming_it(argv, message, home, capsys):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"alpha mine: {message}"), err
     assert not (home / "alpha.duckdb").exists()                 # rejected before anything ran
+
+
+@pytest.mark.parametrize("var, value, message", [
+    ("ALPHA_SEARCH_BUDGET", "0", "ALPHA_SEARCH_BUDGET: Input should be greater than or equal to 1 (got '0')"),
+    ("ALPHA_DAY_BUDGET", "lots", "ALPHA_DAY_BUDGET: Input should be a valid integer"),
+    ("ALPHA_SEARCH_MAX_SECONDS", "-1", "ALPHA_SEARCH_MAX_SECONDS: Input should be greater than 0"),
+])
+def test_bad_budget_setting_is_one_line_naming_the_variable(var, value, message, home, monkeypatch, capsys):
+    monkeypatch.setenv(var, value)
+    code = main(["--date", "2026-11-21"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"alpha mine: environment: {message}"), err
+    assert not (home / "alpha.duckdb").exists()                 # nothing ran, nothing written
 
 
 def test_bad_flag_from_the_shell_has_no_traceback():

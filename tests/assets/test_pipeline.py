@@ -4,7 +4,7 @@ import duckdb
 
 from alpha_assets.mine import run_mine
 from alpha_core.store import reads, schema
-from tests.assets.conftest import DATE, SYNTH
+from tests.assets.conftest import BUDGET, DATE, SYNTH
 
 
 def _con(db):
@@ -13,22 +13,31 @@ def _con(db):
 
 def test_summary_matches_tables(mined):
     s, db = mined["summary"], mined["db"]
-    assert len(s["fields"]) == 2 and s["candidates"] == 6            # 2 fields x 3 templates
-    assert s["lint_clean"] == 6 and 0 < s["simulated"] <= 6
+    assert len(s["fields"]) == 2 and s["candidates"] == 2 * BUDGET    # the search spends its whole budget
+    assert s["lint_clean"] == 2 * BUDGET and 0 < s["simulated"] <= 2 * BUDGET
     con = _con(db)
     try:
         keys = [(DATE, f) for f in s["fields"]]
-        assert reads.read_partitions(con, "candidates", keys).height == 6
+        cands = reads.read_partitions(con, "candidates", keys)
+        assert cands.height == 2 * BUDGET
+        assert {"seed"} < set(cands["origin"])                        # the search improved on its seeds
         sims = reads.read_partitions(con, "simulations", keys)
-        assert sims.height == 6 and set(sims["status"]) <= {"ok", "error", "unsupported"}
+        assert sims.height == 2 * BUDGET and set(sims["status"]) <= {"ok", "error", "unsupported"}
         checks = reads.read_partitions(con, "checklists", keys)
         ok = int((sims["status"] == "ok").sum())
-        assert checks.height == 7 * ok + (6 - ok)                     # 7 §7 checks per ok simulation
+        assert checks.height == 7 * ok + (2 * BUDGET - ok)            # 7 §7 checks per ok simulation
+        progress = reads.read_partitions(con, "search_progress", keys)
+        assert progress.height >= 2 and progress["stop_reason"].drop_nulls().to_list() == ["budget", "budget"]
         assert sorted(reads.read_partitions(con, "themes", keys)["field"].to_list()) == sorted(s["fields"])
         for table in schema.TABLES:
             assert schema.schema_problems(con, table) == [], table
             assert reads.duplicate_keys(con, table) == 0, table
         assert con.execute("SELECT count(*) FROM candidates WHERE run_id = ''").fetchone()[0] == 0
+        # the independent winners of the summary are winners, pairwise below 0.7 and include every submission
+        assert s["independent_winners"] == len(s["independent"]) >= s["submitted"] > 0
+        v = reads.verdicts(con, keys)
+        winners = set(v.filter(v["verdict"] == "winner")["alpha_hash"].to_list())
+        assert {w["alpha_hash"] for w in s["independent"]} <= winners
     finally:
         con.close()
 
@@ -49,12 +58,15 @@ def test_materialisation_metadata(mined):
     inst = mined["instance"]
     rec = inst.fetch_materializations(dg.AssetKey("checklists"), limit=1).records[0]
     md = rec.asset_materialization.metadata
-    assert {"rows", "pass_rate", "best_alphas", "mutation_parents", "winner", "near_miss", "fail"} <= set(md)
+    assert {"rows", "best_alphas", "winner", "near_miss", "independent_winners"} <= set(md)
     assert md["best_alphas"].value.startswith("| hash |")
     assert "data:image/png;base64," in md["best_alpha_pnl"].value
     assert md["best_alpha_pnl_path"].value.endswith(".png")
-    lint_md = inst.fetch_materializations(dg.AssetKey("lint_results"), limit=1).records[0].asset_materialization.metadata
-    assert lint_md["pass_rate"].value == 1.0
+    cand = inst.fetch_materializations(dg.AssetKey("candidates"), limit=1).records[0].asset_materialization.metadata
+    assert cand["stop_reason"].value.startswith("budget")
+    assert cand["progress"].value.startswith("| gen |") and "independent" in cand["progress"].value
+    sims = inst.fetch_materializations(dg.AssetKey("simulations"), limit=1).records[0].asset_materialization.metadata
+    assert sims["simulated_now"].value + sims["replayed"].value == BUDGET
 
 
 def test_running_the_day_twice_gives_the_same_tables(mined):
@@ -62,7 +74,7 @@ def test_running_the_day_twice_gives_the_same_tables(mined):
     con = _con(db)
     before = {t: reads.table_fingerprint(con, t) for t in schema.TABLES}
     con.close()
-    again = run_mine(DATE, None, 3, n_fields=2, duckdb_path=db, synthetic=SYNTH, instance=inst)
+    again = run_mine(DATE, None, BUDGET, n_fields=2, duckdb_path=db, synthetic=SYNTH, instance=inst)
     con = _con(db)
     after = {t: reads.table_fingerprint(con, t) for t in schema.TABLES}
     con.close()

@@ -25,7 +25,7 @@ def test_real_day_is_idempotent_checked_and_leaks_no_secret(real_panel_available
     monkeypatch.setenv("BRAIN_PASSWORD", SECRET)
     monkeypatch.setenv("BRAIN_EMAIL", "someone@example.com")
     inst = dg.DagsterInstance.ephemeral()
-    first = run_mine(DATE, ["close"], 3, duckdb_path=db, instance=inst)
+    first = run_mine(DATE, ["close"], 60, duckdb_path=db, instance=inst)
     con = duckdb.connect(db, read_only=True)
     prints = {t: reads.table_fingerprint(con, t) for t in schema.TABLES}
     registry = reads.read_partitions(con, "field_registry")
@@ -37,12 +37,14 @@ def test_real_day_is_idempotent_checked_and_leaks_no_secret(real_panel_available
     assert registry.filter(registry["id"] == "close")["local"].to_list() == [True]
     close = profiles.filter(profiles["field"] == "close").row(0, named=True)
     assert (close["n_dates"], close["n_tickers"]) == (1259, 505) and close["autocorr1"] > 0.99
-    assert first["fields"] == ["close"] and first["candidates"] == 3 and first["lint_clean"] == 3
-    assert sims.height == 3 and (sims["status"] == "ok").all()
-    assert len(sims["daily_pnl"][0]) == 1259
-    assert checks.height == 3 * 7
-    assert first["submitted"] <= first["passed"]
-    second = run_mine(DATE, ["close"], 3, duckdb_path=db, instance=inst)
+    assert first["fields"] == ["close"] and first["candidates"] == 60 and first["lint_clean"] == 60
+    ok = int((sims["status"] == "ok").sum())
+    assert sims.height == 60 and ok >= 55
+    kept = sims.filter(sims["daily_pnl"].is_not_null())          # daily PnL kept for IS sharpe >= 0.8
+    assert kept.height > 0 and len(kept["daily_pnl"][0]) == 1259 and (kept["is_sharpe"] >= 0.8).all()
+    assert checks.height == 7 * ok + (60 - ok)
+    assert 0 < first["submitted"] <= first["independent_winners"] <= first["passed"]
+    second = run_mine(DATE, ["close"], 60, duckdb_path=db, instance=inst)
     con = duckdb.connect(db, read_only=True)
     assert {t: reads.table_fingerprint(con, t) for t in schema.TABLES} == prints
     con.close()

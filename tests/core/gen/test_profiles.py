@@ -2,8 +2,10 @@
 import math
 
 import numpy as np
+import pytest
 
-from alpha_core.gen.profiles import daily_rank_ic, lag1_autocorr, next_day_returns, profile_field
+from alpha_core.data.panel import Panel
+from alpha_core.gen.profiles import daily_rank_ic, field_aliases, lag1_autocorr, next_day_returns, profile_field
 
 
 class FakePanel:
@@ -51,3 +53,31 @@ def test_ic_is_one_when_field_ranks_next_day_returns():
 def test_ic_needs_twenty_pairs():
     x = np.arange(19.0)[None, :].repeat(3, axis=0)
     assert np.isnan(daily_rank_ic(x, x)).all()
+
+
+def test_field_aliases_on_a_tiny_panel():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(6, 4))
+    a[0, :2] = np.nan
+    nan_payload = a.copy()
+    nan_payload.view(np.uint64)[0, 0] = 0x7FF8000000000001          # another NaN bit pattern: same data
+    signed_zero = a.copy()
+    signed_zero[3, 3] = 0.0
+    other_zero = signed_zero.copy()
+    other_zero[3, 3] = -0.0
+    off_by_one_cell = a.copy()
+    off_by_one_cell[5, 3] += 1e-12
+    panel = Panel.from_arrays(np.arange(6).astype("datetime64[D]"), ["A", "B", "C", "D"], {
+        "long_name_a": a, "bb": nan_payload, "aa": a, "near": off_by_one_cell, "z0": signed_zero,
+        "zneg": other_zero, "grp": np.zeros((6, 4)), "grp2": np.zeros((6, 4))}, group_fields=["grp", "grp2"])
+    assert field_aliases(panel) == {"bb": "aa", "long_name_a": "aa", "zneg": "z0"}   # shortest, then A-Z
+    assert field_aliases(panel, ["grp", "grp2", "near"]) == {"grp2": "grp"}       # explicit list
+    with pytest.raises(KeyError, match="nope"):
+        field_aliases(panel, ["aa", "nope"])
+
+
+@pytest.mark.real_data
+def test_field_aliases_on_the_real_panel(real_panel):
+    assert field_aliases(real_panel) == {"fnd6_newa1v1300_csho": "sharesout", "fnd6_newa2v1300_ni": "income",
+                                         "fnd6_newa2v1300_xrd": "rd_expense", "fnd6_teq": "equity",
+                                         "revenue": "sales"}

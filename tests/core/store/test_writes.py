@@ -12,7 +12,8 @@ from alpha_core.store.writes import StoreError, replace_partitions
 
 def cand(date, field, h, expr="rank(close)"):
     return {"mining_date": date, "field": field, "alpha_hash": h, "expression": expr, "settings_json": "{}",
-            "origin": "template", "parent_hash": None, "template": "t", "archetype": "reversal"}
+            "origin": "seed", "parent_hash": None, "template": "t", "archetype": "reversal", "generation": 0,
+            "score": 1.0, "parent_score": None, "independent": False}
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_missing_column_and_bad_key_are_named(db):
     with pytest.raises(StoreError, match="ISO date"):
         replace_partitions(con, "candidates", [("01/02/2026", "close")], [])
     with pytest.raises(StoreError, match="not partitioned"):
-        replace_partitions(con, "winner_memory", [("x",)], [])
+        replace_partitions(con, "experience", [("x",)], [])
 
 
 def test_failure_after_delete_rolls_back(db, monkeypatch):
@@ -94,7 +95,8 @@ def test_killed_process_mid_write_leaves_table_unchanged(db):
         writes._insert = die
         con = duckdb.connect({str(path)!r})
         row = dict(mining_date="2026-01-02", field="close", alpha_hash="x", expression="e", settings_json="{{}}",
-                   origin="template", parent_hash=None, template="t", archetype="a")
+                   origin="seed", parent_hash=None, template="t", archetype="a", generation=0, score=None,
+                   parent_score=None, independent=False)
         writes.replace_partitions(con, "candidates", [("2026-01-02", "close")], [row])
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
@@ -186,3 +188,35 @@ def test_reader_waits_for_a_writer_in_another_process(tmp_path):
     with writes.reading(path, timeout=30) as con:               # the helper retries until the writer is done
         assert con.execute("SELECT count(*) FROM candidates").fetchone()[0] == 1
     holder.wait(timeout=30)
+
+
+def test_replace_many_is_one_transaction_across_tables(db):
+    """A process killed after the first table's rows are in (search checkpoint: four tables) commits nothing."""
+    path, con = db
+    before = rows(con)
+    con.close()
+    script = textwrap.dedent(f"""
+        import os, duckdb
+        from alpha_core.store import writes
+        real = writes._insert
+        def die(con, table, frame):
+            real(con, table, frame)
+            if table == "themes":
+                os._exit(9)                   # candidates are in, themes too: die before COMMIT
+        writes._insert = die
+        con = duckdb.connect({str(path)!r})
+        row = dict(mining_date="2026-01-02", field="close", alpha_hash="x", expression="e", settings_json="{{}}",
+                   origin="seed", parent_hash=None, template="t", archetype="a", generation=0, score=None,
+                   parent_score=None, independent=False)
+        theme = dict(mining_date="2026-01-02", rank=1, field="close", archetype="a", reason="r", priority=1.0)
+        writes.replace_many(con, [("candidates", [("2026-01-02", "close")], [row]),
+                                  ("themes", [("2026-01-02", "close")], [theme])])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.returncode == 9, proc.stderr.decode()
+    con2 = duckdb.connect(str(path))
+    try:
+        assert rows(con2) == before
+        assert rows(con2, "themes") == []            # created empty before the transaction, still empty
+    finally:
+        con2.close()

@@ -1,0 +1,275 @@
+"""A mining day as plain data: the one plan ``alpha mine`` and the schedule + sensors both run, the inputs
+a (date, field) search reads from DuckDB, and the rows it writes (issue 12 items 3, 5, 6).
+
+The day plan (``day_plan``), in order:
+
+1. ``themes_job``  themes[date]: which fields to mine (``themes.pick_themes``);
+2. ``mining_job``  one run per picked (date, field): the search writes ``candidates``, ``lint_results``,
+   ``simulations``, ``checklists`` and ``search_progress`` in one transaction per checkpoint;
+3. ``submit_job``  submissions[date] + ``experience``: the day's winners, clustered by IS daily-PnL
+   correlation (``gate.correlation.independent_set``), the independent ones submitted (dry run) up to the cap.
+
+``alpha mine`` executes these steps in process; ``daily_chain_sensor`` requests the same runs (step 2 once
+per (date, field) ever, step 3 once all of the day's mining runs finished, and again if a later mining run
+of the day adds winners).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from alpha_core.gen.search import SearchContext, Trial
+
+TRIAL_TABLES = ("candidates", "lint_results", "simulations", "checklists")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One run of the day plan: ``job`` name, its partition (a date, or (date, field)), and why."""
+
+    job: str
+    partition: str | tuple[str, str]
+    what: str
+
+
+def day_plan(mining_date: str, fields: list[str]) -> list[Step]:
+    """The runs of one mining day after themes picked ``fields`` (module doc), in execution order."""
+    return ([Step("mining_job", (mining_date, f), f"search {f}") for f in fields]
+            + [Step("submit_job", mining_date, "submissions + experience")])
+
+
+def memo_rows(con, mining_date: str, field: str) -> dict[str, dict]:
+    """alpha hash -> stored ``simulations`` row of every partition and day (the memo of "simulate once").
+
+    Rows of other partitions are read without ``result_json`` (they are reused, never re-written); the
+    rows of (``mining_date``, ``field``) itself are read whole (a resumed run re-emits them). The first
+    stored row of a hash wins (earliest day)."""
+    from alpha_core.store import reads
+    from alpha_core.store.schema import columns
+
+    if not reads.table_exists(con, "simulations"):
+        return {}
+    cols = [c for c in columns("simulations") if c != "run_id"]
+    light = ", ".join(f'"{c}"' if c != "result_json" else "NULL AS result_json" for c in cols)
+    full = ", ".join(f'"{c}"' for c in cols)
+    sql = (f"SELECT {full} FROM simulations WHERE mining_date = CAST(? AS DATE) AND field = ? UNION ALL "
+           f"SELECT {light} FROM simulations WHERE NOT (mining_date = CAST(? AS DATE) AND field = ?) "
+           "ORDER BY mining_date, field, alpha_hash")
+    frame = _frame(con, sql, [mining_date, field, mining_date, field])
+    out: dict[str, dict] = {}
+    own = {}
+    for r in frame.iter_rows(named=True):
+        r["mining_date"] = str(r["mining_date"])
+        if r["mining_date"] == mining_date and r["field"] == field:
+            own[r["alpha_hash"]] = r
+        else:
+            out.setdefault(r["alpha_hash"], r)
+    out.update(own)   # this partition's own rows replay, even when another day holds the same hash
+    return out
+
+
+def day_winner_pnls(con, mining_date: str, field: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(IS pnl, dates) of the winners of ``mining_date`` on the fields mined before ``field`` in the day's
+    plan: those with a smaller theme rank (every other field when ``field`` has no theme row that day). A
+    field never sees the winners of a field planned after it, so re-running a day repeats its decisions."""
+    from alpha_core.gen.pipeline import is_pnl
+    from alpha_core.store import reads
+
+    if not reads.table_exists(con, "checklists"):
+        return []
+    ranks = dict(con.execute("SELECT field, rank FROM themes WHERE mining_date = CAST(? AS DATE)",
+                             [mining_date]).fetchall()) if reads.table_exists(con, "themes") else {}
+    rows = con.execute(
+        "SELECT DISTINCT s.is_start, s.is_end, s.pnl_dates, s.daily_pnl, s.alpha_hash, s.field FROM checklists c "
+        "JOIN simulations s USING (mining_date, field, alpha_hash) WHERE c.mining_date = CAST(? AS DATE) "
+        "AND c.field <> ? AND c.verdict = 'winner' AND s.daily_pnl IS NOT NULL ORDER BY s.alpha_hash",
+        [mining_date, field]).fetchall()
+    own = ranks.get(field)
+    if own is not None:
+        rows = [r for r in rows if ranks.get(r[5], own + 1) < own]
+    out = []
+    for is_start, is_end, dates, pnl, *_ in rows:
+        p, d = is_pnl({"is_start": is_start, "is_end": is_end, "pnl_dates": dates, "daily_pnl": pnl})
+        out.append((p, d))
+    return out
+
+
+def found_before(con, mining_date: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(IS pnl, dates) of the independent winners of every search on mining dates before ``mining_date``
+    (``candidates.independent``): what the miner already found, submitted or not (the red sea)."""
+    from alpha_core.gen.pipeline import is_pnl
+    from alpha_core.store import reads
+
+    if not (reads.table_exists(con, "candidates") and reads.table_exists(con, "simulations")):
+        return []
+    rows = con.execute(
+        "SELECT s.is_start, s.is_end, s.pnl_dates, s.daily_pnl FROM candidates c "
+        "JOIN simulations s USING (mining_date, field, alpha_hash) WHERE c.mining_date < CAST(? AS DATE) "
+        "AND c.independent AND s.daily_pnl IS NOT NULL ORDER BY c.mining_date, c.field, c.alpha_hash",
+        [mining_date]).fetchall()
+    return [is_pnl({"is_start": a, "is_end": b, "pnl_dates": d, "daily_pnl": p}) for a, b, d, p in rows]
+
+
+def simulations_today(con, mining_date: str, exclude_field: str) -> int:
+    """Local simulations already stored for ``mining_date`` on other fields (the day budget's use)."""
+    from alpha_core.store import reads
+
+    if not reads.table_exists(con, "simulations"):
+        return 0
+    return int(con.execute("SELECT count(*) FROM simulations WHERE mining_date = CAST(? AS DATE) AND field <> ?",
+                           [mining_date, exclude_field]).fetchone()[0])
+
+
+def search_context(con, mining_date: str, field: str, panel, registry, experience=None) -> SearchContext:
+    """Everything the (``mining_date``, ``field``) search reads, from an open DuckDB connection: the memo,
+    the accepted library (submitted before the day), the day's winners of fields planned before this one and
+    the independent winners of earlier days (``found_before``: what the search must not find again), the
+    settings bandit rebuilt from every bandit trial of earlier days, the field's kind and companions (``seeds.field_kind``).
+
+    Raises ``ValueError`` when ``field`` is not a MATRIX field of the panel."""
+    from alpha_core.gen.bandit import SettingsBandit
+    from alpha_core.gen.seeds import field_kind
+    from alpha_core.store import reads
+
+    if not panel.has(field):
+        raise ValueError(f"field {field!r} has no data on the panel; mineable fields: "
+                         f"{', '.join(sorted(panel.field_names())[:12])}...")
+    accepted = accepted_library(con, mining_date)
+    bandit_rows = []
+    if reads.table_exists(con, "candidates"):
+        bandit_rows = [dict(zip(("origin", "template", "score", "parent_score"), r)) for r in con.execute(
+            "SELECT origin, template, score, parent_score FROM candidates WHERE origin = 'bandit' AND "
+            "mining_date < CAST(? AS DATE) ORDER BY mining_date, field, alpha_hash", [mining_date]).fetchall()]
+    kinds = {f: field_kind(f, registry) for f in panel.field_names() if _is_matrix(registry, f)}
+    companions: dict[str, list[str]] = {}
+    for f, k in sorted(kinds.items()):
+        companions.setdefault(k, []).append(f)
+    value_fields = [f for f in ("close", "open", "high", "low", "vwap", "returns", "volume", "adv20", "cap")
+                    if f in kinds]
+    return SearchContext(mining_date=mining_date, field=field, panel=panel, registry=registry,
+                         kind=kinds.get(field, "other"), companions=companions, value_fields=value_fields,
+                         memo=memo_rows(con, mining_date, field), library=accepted,
+                         day_winners=day_winner_pnls(con, mining_date, field) + found_before(con, mining_date),
+                         experience=experience,
+                         bandit=SettingsBandit.from_trials(bandit_rows))
+
+
+def _is_matrix(registry, field: str) -> bool:
+    f = registry.get(field) if hasattr(registry, "get") else None
+    return f is None or getattr(f, "kind", "MATRIX") == "MATRIX"
+
+
+def accepted_library(con, before_date: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """(IS pnl, dates, IS sharpe) of every alpha submitted on a mining date before ``before_date`` (the
+    accepted set of the SELF_CORRELATION check; a dry-run record counts)."""
+    from alpha_core.gen.pipeline import is_pnl
+    from alpha_core.store import reads
+
+    if not reads.table_exists(con, "submissions"):
+        return []
+    rows = con.execute(
+        "SELECT s.alpha_hash, s.is_start, s.is_end, s.pnl_dates, s.daily_pnl, s.is_sharpe FROM simulations s "
+        "WHERE s.status = 'ok' AND s.daily_pnl IS NOT NULL AND s.alpha_hash IN "
+        "(SELECT alpha_hash FROM submissions WHERE mining_date < CAST(? AS DATE)) ORDER BY s.alpha_hash, s.mining_date",
+        [str(before_date)]).fetchall()
+    out, seen = [], set()
+    for h, is_start, is_end, dates, pnl, sharpe in rows:
+        if h in seen:
+            continue
+        seen.add(h)
+        p, d = is_pnl({"is_start": is_start, "is_end": is_end, "pnl_dates": dates, "daily_pnl": pnl})
+        out.append((p, d, sharpe or 0.0))
+    return out
+
+
+def trial_tables(mining_date: str, field: str, trials: list[Trial], progress: list[dict],
+                 independent=frozenset(), stop_reason: str = "") -> dict[str, list[dict]]:
+    """The rows of the (``mining_date``, ``field``) partition of every table the search writes, from its own
+    trials (new and replayed): candidates (``independent`` = the hash is in ``independent``, the search's
+    independent winners), lint_results (all lint clean: the search lints before it proposes), simulations,
+    checklists, search_progress."""
+    base = {"mining_date": mining_date, "field": field}
+    out: dict[str, list[dict]] = {t: [] for t in (*TRIAL_TABLES, "search_progress")}
+    for t in trials:
+        key = {**base, "alpha_hash": t.alpha_hash}
+        out["candidates"].append({**key, "expression": t.expression, "settings_json": json.dumps(t.settings, sort_keys=True),
+                                  "origin": t.origin, "parent_hash": t.parent_hash, "template": t.move[:300],
+                                  "archetype": t.family, "generation": t.generation, "score": _finite(t.score),
+                                  "parent_score": _finite(t.parent_score),
+                                  "independent": t.alpha_hash in independent})
+        out["lint_results"].append({**key, "ok": True, "canonical": t.expression, "n_errors": 0, "n_warnings": 0,
+                                    "codes": "", "diagnostics_json": "[]"})
+        out["simulations"].append({**key, **{k: v for k, v in t.row.items() if k not in key}})
+        for c in t.checks:
+            out["checklists"].append({**key, "check_name": c.name, "result": c.result, "value": _finite(c.value),
+                                      "limit_value": _finite(c.limit), "verdict": t.verdict})
+    last = len(progress) - 1
+    for i, p in enumerate(progress):
+        out["search_progress"].append({**base, **p, "stop_reason": stop_reason if i == last else None})
+    return out
+
+
+def _frame(con, sql: str, params: list) -> pl.DataFrame:
+    cur = con.cursor()  # own cursor: DuckDB 2 refuses con.sql() while an execute() result is open
+    try:
+        return pl.from_arrow(cur.sql(sql, params=params or None).to_arrow_table())
+    finally:
+        cur.close()
+
+
+def _finite(v):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def trials_frame(con, before_date: str | None = None) -> pl.DataFrame:
+    """Every stored trial as one row (columns ``memory.TRIAL_COLUMNS`` + ``alpha_hash``): candidates joined to
+    their simulation status, verdict, IS fitness, the checks that failed and ``independent`` (the alpha was
+    kept in its search's independent set, or submitted). Only mining dates before
+    ``before_date`` when given. IS metrics only."""
+    from alpha_core.gen.memory import TRIAL_COLUMNS
+    from alpha_core.store import reads
+
+    schema = {c: pl.Utf8 for c in TRIAL_COLUMNS} | {"mining_date": pl.Date, "is_fitness": pl.Float64,
+                                                    "independent": pl.Boolean, "alpha_hash": pl.Utf8}
+    if not all(reads.table_exists(con, t) for t in ("candidates", "simulations", "checklists")):
+        return pl.DataFrame(schema=schema)
+    subs = "(SELECT DISTINCT alpha_hash FROM submissions)" if reads.table_exists(con, "submissions") else \
+        "(SELECT NULL::VARCHAR AS alpha_hash WHERE false)"
+    where = "WHERE c.mining_date < CAST(? AS DATE)" if before_date else ""
+    sql = f"""
+        SELECT c.mining_date, c.field, c.alpha_hash, c.expression, c.settings_json, c.archetype AS family,
+               s.status, k.verdict, s.is_fitness, k.failed_checks,
+               coalesce(c.independent, false) OR c.alpha_hash IN {subs} AS independent
+        FROM candidates c
+        JOIN simulations s USING (mining_date, field, alpha_hash)
+        LEFT JOIN (SELECT mining_date, field, alpha_hash, first(verdict) AS verdict,
+                          string_agg(CASE WHEN result = 'FAIL' THEN check_name END, ',' ORDER BY check_name)
+                              AS failed_checks
+                   FROM checklists GROUP BY ALL) k USING (mining_date, field, alpha_hash)
+        {where}
+        ORDER BY c.mining_date, c.field, c.alpha_hash"""
+    frame = _frame(con, sql, [before_date] if before_date else [])
+    return frame.cast({k: v for k, v in schema.items() if k in frame.columns}) if frame.height else pl.DataFrame(schema=schema)
+
+
+def experience_before(con, before_date: str, aliases=None):
+    """The learning memory (``memory.Experience``) of every trial stored on mining dates before
+    ``before_date`` (so re-running a day takes the same decisions); ``aliases`` (alias -> canonical field,
+    ``profiles.field_aliases``) files an alias's trials under its canonical field."""
+    from alpha_core.gen.memory import Experience
+
+    return Experience.from_trials(trials_frame(con, before_date), before_date, aliases)
+
+
+def experience_rows(con, aliases=None) -> list[dict]:
+    """The rows of the ``experience`` table: the memory of every stored trial (``Experience.rows``)."""
+    from alpha_core.gen.memory import Experience
+
+    return Experience.from_trials(trials_frame(con), aliases=aliases).rows()
