@@ -264,8 +264,9 @@ def _search_line(result, field: str, seconds: float) -> str:
     meta = {}
     for mat in result.asset_materializations_for_node("search"):
         meta.update({k: getattr(v, "value", v) for k, v in mat.metadata.items()})
-    return (f"  {field}: {meta.get('simulated_now', 0)} simulated, {meta.get('reused_from_other_partitions', 0)} "
-            f"reused, {meta.get('winner', 0)} winners, {meta.get('independent_winners', 0)} independent "
+    replayed = f"{meta['replayed']} replayed, " if meta.get("replayed") else ""
+    return (f"  {field}: {meta.get('simulated_now', 0)} simulated, {replayed}"
+            f"{meta.get('reused_from_other_partitions', 0)} reused, {meta.get('winner', 0)} winners, {meta.get('independent_winners', 0)} independent "
             f"({seconds:.0f} s; stop: {meta.get('stop_reason', '?')})")
 
 
@@ -273,7 +274,7 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
     """Counts and the best alpha of the (``date``, field) partitions of ``fields``, read from the DuckDB file
     ``db`` through a read-only connection that waits (with backoff) while a writer holds the file.
     ``submitted`` counts the day's submission records of those fields."""
-    from alpha_core.brain.dryrun import day_submission_inputs, dry_run_submissions
+    from alpha_core.brain.dryrun import day_submission_inputs
     from alpha_core.store import reads
     from alpha_core.store.writes import reading
 
@@ -284,9 +285,12 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
         sims = reads.read_partitions(con, "simulations", keys)
         v = reads.verdicts(con, keys)
         subs = reads.read_partitions(con, "submissions", [date])
-        winners, submitted_before, accepted = day_submission_inputs(con, date)
+        winners, _, _ = day_submission_inputs(con, date)
     subs = subs.filter(subs["field"].is_in(fields)) if subs.height else subs
-    _, kept = dry_run_submissions(date, [w for w in winners if w["field"] in fields], submitted_before, accepted)
+    # the day's independent winners: those its searches kept (each independent of the accepted alphas, of every
+    # earlier day's independent winners and of the winners of the day's fields searched before it)
+    kept = sorted((w for w in winners if w["field"] in fields),
+                  key=lambda w: (-(w.get("is_fitness") or 0.0), w["alpha_hash"]))
     independent = [{k: w.get(k) for k in ("alpha_hash", "field", "expression", "settings_json", "is_sharpe",
                                           "is_fitness", "is_turnover", "os_sharpe")} for w in kept]
     best = None
@@ -339,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--date", default=dt.date.today().isoformat(), help="mining day YYYY-MM-DD (default today)")
     p.add_argument("--fields", default=None, help="comma-separated field ids (default: the day's themes)")
     p.add_argument("--budget", default=None,
-                   help="local simulations per field (default ALPHA_SEARCH_BUDGET, 600)")
+                   help="local simulations per field (default ALPHA_SEARCH_BUDGET, 1000)")
     p.add_argument("--n-fields", default="3", help="fields picked by themes when --fields is absent (default 3)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = p.parse_args(argv)

@@ -69,6 +69,13 @@ CHAIN_TAG = "alpha/chain_date"
 KEEP_SUBMITTED_DAYS = 14
 
 
+def _mined(context, date: str, field: str) -> bool:
+    """True when the (date, field) search already materialized ``checklists``."""
+    recs = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("checklists"), asset_partitions=[f"{date}|{field}"]), limit=1)
+    return bool(recs.records)
+
+
 def _latest_checklists_id(context, date: str, fields: list[str]) -> int:
     keys = sorted(f"{date}|{f}" for f in fields)
     recs = context.instance.fetch_materializations(
@@ -91,7 +98,8 @@ def daily_chain_sensor(context: dg.SensorEvaluationContext):
     for rec in records:
         for date, fields in sorted((_json_meta(rec, "fields_by_date") or {}).items()):
             known = cur["pending"].get(date, {}).get("fields", []) or cur["submitted"].get(date, {}).get("fields", [])
-            new = [f for f in fields if f not in known]
+            # a (date, field) already searched (e.g. by `alpha mine`, before the sensor was turned on) is not re-mined
+            new = [f for f in fields if f not in known and not _mined(context, date, f)]
             for step in day_plan(date, new):
                 if step.job == mining_job.name:
                     d, f = step.partition
@@ -100,7 +108,7 @@ def daily_chain_sensor(context: dg.SensorEvaluationContext):
                                                   run_key=f"chain:{d}|{f}",
                                                   tags={"alpha/trigger": "daily_chain", CHAIN_TAG: d}))
             if new:
-                cur["pending"][date] = {"fields": sorted(set(known) | set(fields))}
+                cur["pending"][date] = {"fields": sorted(set(known) | set(new))}
                 cur["submitted"].pop(date, None)
         cur["after"] = max(cur["after"], rec.storage_id)
     for date, info in sorted(cur["pending"].items()):

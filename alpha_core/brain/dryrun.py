@@ -60,8 +60,11 @@ def _max_corr(w: dict, accepted) -> float | None:
 
 
 def day_submission_inputs(con, mining_date: str) -> tuple[list[dict], set[str], list]:
-    """(the day's winners with IS ``pnl``/``dates``, hashes submitted before the day, the accepted library)
-    read from an open DuckDB connection, for ``dry_run_submissions``."""
+    """(the day's independent winners with IS ``pnl``/``dates``, hashes submitted before the day, the accepted
+    library) read from an open DuckDB connection, for ``dry_run_submissions``. The day's independent winners
+    are the winners its searches kept as found (``candidates.independent``: validated by the walk-forward
+    split inside IS, ``gate.stability.validated``, and below 0.7 with everything found before them)."""
+    from alpha_core.gate.stability import validated
     from alpha_core.gen.dayplan import accepted_library
     from alpha_core.gen.pipeline import is_pnl
     from alpha_core.store import reads
@@ -75,8 +78,11 @@ def day_submission_inputs(con, mining_date: str) -> tuple[list[dict], set[str], 
     win = v.filter(v["verdict"] == "winner") if v.height else v
     sims = reads.read_partitions(con, "simulations", keys) if win.height else None
     by_key = {(r["field"], r["alpha_hash"]): r for r in sims.iter_rows(named=True)} if sims is not None else {}
+    flagged = {r[0] for r in con.execute("SELECT alpha_hash FROM candidates WHERE mining_date = CAST(? AS DATE) "
+                                         "AND independent", [mining_date]).fetchall()}
     winners = []
     for w in win.iter_rows(named=True):
         pnl, dates = is_pnl(by_key[(w["field"], w["alpha_hash"])])
-        winners.append({**w, "pnl": pnl, "dates": dates})
+        if w["alpha_hash"] in flagged and validated(pnl):
+            winners.append({**w, "pnl": pnl, "dates": dates})
     return winners, reads.submitted_hashes(con, before_date=mining_date), accepted_library(con, mining_date)

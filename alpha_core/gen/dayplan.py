@@ -208,7 +208,7 @@ def trial_tables(mining_date: str, field: str, trials: list[Trial], progress: li
                                       "limit_value": _finite(c.limit), "verdict": t.verdict})
     last = len(progress) - 1
     for i, p in enumerate(progress):
-        out["search_progress"].append({**base, **p, "stop_reason": stop_reason if i == last else None})
+        out["search_progress"].append({**base, **p, "stop_reason": (stop_reason or None) if i == last else None})
     return out
 
 

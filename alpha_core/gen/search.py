@@ -10,8 +10,12 @@ improves it generation by generation with, per generation:
    by DEAP's tournament selection, with elitism (``deap.tools.selBest``);
 4. the **settings bandit** (``bandit.SettingsBandit``, Thompson sampling) on the best alphas.
 
-Every decision reads IS only (the OS holdout is stored and reported, never read here). The search score is
-``search_score``: IS fitness, minus penalties for each failed turnover / weight / sub-universe check, for
+Every proposal must use the searched field (a GP child that lost it is dropped, counted ``off_field``), so a
+field's winners are that field's and the learning memory credits the right field. Every decision reads IS
+only (the OS holdout is stored and reported, never read here), and inside IS the search walks forward
+(``gate.stability``): its score uses the fitness of the first 75% of an alpha's IS days, and a winner counts
+as found (independent, red sea) only when the last 25% of its IS days, which the score never saw, still earn
+(validation sharpe > 0). The search score is ``search_score``: train fitness, minus penalties for each failed turnover / weight / sub-universe check, for
 IS instability (quarters of IS with a losing mean), for size (parsimony) and for the "correlation red sea" (IS daily-PnL
 correlation with the accepted library, the day's winners of other fields and this search's own winners).
 
@@ -24,6 +28,7 @@ errored, or a generation that found nothing new.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -37,6 +42,7 @@ from pydantic import BaseModel, Field
 
 from alpha_core.expr.ast import Program
 from alpha_core.gate.checks import Check, self_correlation, submission_checks
+from alpha_core.gate.stability import train_fitness, validated
 from alpha_core.gen import gp, mutate
 from alpha_core.gen.bandit import SettingsBandit, arm_label
 
@@ -88,6 +94,7 @@ class Trial:
     score: float = -10.0
     parent_score: float | None = None
     red_sea: float | None = None    # max IS PnL correlation with the library + the day's winners
+    validated: bool = False         # the last quarter of its IS days still earns (gate.stability.validated)
     kind: str = "new"               # new (simulated now) / replay (this partition, earlier run) / reused (elsewhere)
 
     @property
@@ -134,17 +141,19 @@ def stability(pnl: np.ndarray, parts: int = 4) -> float:
     return float(np.mean([c.mean() > 0 for c in np.array_split(pnl, parts)]))
 
 
-def search_score(row: dict, checks: Sequence[Check], red_sea: float | None, stable: float, nodes: int = 0) -> float:
+def search_score(row: dict, checks: Sequence[Check], red_sea: float | None, stable: float, nodes: int = 0,
+                 fitness: float | None = None) -> float:
     """The search's fitness of one simulated alpha (IS only; higher is better).
 
-    ``clip(IS fitness, -3, 3)`` - ``CHECK_PENALTY`` per failed turnover / weight / sub-universe check
+    ``clip(fitness, -3, 3)`` (``fitness``: the train-part fitness, ``gate.stability.train_fitness``, when the
+    daily PnL is kept; else the IS fitness) - ``CHECK_PENALTY`` per failed turnover / weight / sub-universe check
     - ``STABILITY_WEIGHT`` x (1 - ``stable``) - ``RED_SEA_WEIGHT`` x max(0, ``red_sea`` - ``RED_SEA_FROM``)
     - ``PARSIMONY_WEIGHT`` x max(0, ``nodes`` - ``PARSIMONY_FROM``) (``nodes``: AST size, ``gp.size``; the
     parsimony pressure of GP against bloat, Koza 1992 / Luke and Panait 2002). A simulation that is not ok
     scores -10."""
     if row.get("status") != "ok":
         return -10.0
-    fit = row.get("is_fitness")
+    fit = fitness if fitness is not None else row.get("is_fitness")
     s = max(-3.0, min(3.0, fit)) if fit is not None and math.isfinite(fit) else -3.0
     s -= CHECK_PENALTY * sum(c.result == "FAIL" for c in checks
                              if c.name in ("HIGH_TURNOVER", "LOW_TURNOVER", "CONCENTRATED_WEIGHT",
@@ -208,17 +217,24 @@ class SearchContext:
     bandit: SettingsBandit = field(default_factory=SettingsBandit)
 
 
+@functools.lru_cache(maxsize=1)
+def _fitness_class():
+    from deap import base
+
+    class SearchFitness(base.Fitness):
+        """The search score, maximised (DEAP's ``weights`` convention)."""
+
+        weights = (1.0,)
+
+    return SearchFitness
+
+
 class _Individual:
     """A DEAP individual: a trial with a ``fitness`` attribute (deap.base.Fitness, maximised)."""
 
     def __init__(self, trial: Trial):
-        from deap import base
-
-        class _Fit(base.Fitness):
-            weights = (1.0,)
-
         self.trial = trial
-        self.fitness = _Fit((trial.score,))
+        self.fitness = _fitness_class()((trial.score,))
 
 
 def _deap_select(pool: list[Trial], k: int, tournsize: int, seed: int) -> list[Trial]:
@@ -256,7 +272,7 @@ class _Search:
         self.by_hash: dict[str, Trial] = {}
         self.proposed: set[tuple[str, str]] = set()
         self.counts = {"simulated": 0, "replayed": 0, "reused": 0, "lint_rejected": 0, "duplicates": 0,
-                       "noop_settings": 0, "passed_pattern_skipped": 0}
+                       "noop_settings": 0, "passed_pattern_skipped": 0, "off_field": 0}
         self.fail_streak, self.last_error = 0, ""
         self.progress: list[dict] = []
         dates = np.asarray(ctx.panel.dates, dtype="datetime64[D]")
@@ -304,6 +320,9 @@ class _Search:
             ident = json.loads(SimSettings(**settings).identity_json())
         except Exception:  # noqa: BLE001 - invalid settings from a move: not a candidate
             self.counts["lint_rejected"] += 1
+            return None
+        if self.ctx.field not in gp.fields_of(res.program.result):
+            self.counts["off_field"] += 1      # a (date, field) search mines alphas that use its field
             return None
         h = alpha_hash(res.canonical, ident)
         if h in self.by_hash:
@@ -368,8 +387,11 @@ class _Search:
         trial.verdict = verdict(trial.checks)
         trial.red_sea = self.red_sea.max_corr(pnl, dates) if pnl.size else None
         nodes = gp.size(trial.program.result) if trial.program is not None else 0
-        trial.score = search_score(row, trial.checks, trial.red_sea, stability(pnl) if pnl.size else 0.0, nodes)
-        if trial.verdict == "winner" and trial.kind != "reused" and pnl.size:
+        train = train_fitness(pnl, row.get("is_returns"), row.get("is_turnover")) if pnl.size else None
+        trial.score = search_score(row, trial.checks, trial.red_sea, stability(pnl) if pnl.size else 0.0, nodes,
+                                   train)
+        trial.validated = bool(pnl.size) and validated(pnl)
+        if trial.verdict == "winner" and trial.validated and trial.kind != "reused":
             if trial.red_sea is None or trial.red_sea < self.cfg.corr_limit:
                 self.red_sea.add(pnl, dates)
 
@@ -481,7 +503,7 @@ class _Search:
 
         pool = self.pool()
         own_winners = [t for t in self.own if t.verdict == "winner"]
-        items = [(t.alpha_hash, *t.is_pnl(), t.score) for t in own_winners]
+        items = [(t.alpha_hash, *t.is_pnl(), t.score) for t in own_winners if t.validated]
         lib = [(np.asarray(p, dtype=np.float64), np.asarray(d, dtype="datetime64[D]"))
                for p, d, *_ in list(self.ctx.library) + list(self.ctx.day_winners)]
         self.independent = set(independent_set(items, lib, self.cfg.corr_limit).kept) if items else set()

@@ -99,6 +99,12 @@ def test_daily_chain_sensor_mines_each_field_once_then_submits_and_resubmits_lat
     assert late.run_requests[0].run_key != done.run_requests[0].run_key
 
 
+def test_daily_chain_sensor_turned_on_after_alpha_mine_does_not_re_mine_the_day(mined):
+    """The sensor's first tick reads every themes event, including days `alpha mine` already searched."""
+    out = daily_chain_sensor(dg.build_sensor_context(instance=mined["instance"]))
+    assert not out.run_requests
+
+
 def test_dagster_definitions_validate(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ALPHA_DUCKDB": str(tmp_path / "a.duckdb")}
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
