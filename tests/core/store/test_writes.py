@@ -81,26 +81,34 @@ def test_failure_after_delete_rolls_back(db, monkeypatch):
     assert rows(con) == before
 
 
-def test_killed_process_mid_write_leaves_table_unchanged(db):
-    path, con = db
-    before = rows(con)
-    con.close()
+def _die_before_commit(path, write: str, last_table: str) -> None:
+    """Run ``write`` (Python using ``con``, ``writes``, ``row``, ``theme``) in a child process whose ``_insert``
+    inserts rows and then kills the process (exit 9) after ``last_table``'s rows, before COMMIT."""
     script = textwrap.dedent(f"""
         import os, duckdb
         from alpha_core.store import writes
         real = writes._insert
         def die(con, table, frame):
             real(con, table, frame)          # rows inserted inside the open transaction...
-            os._exit(9)                       # ...then the process dies before COMMIT
+            if table == {last_table!r}:
+                os._exit(9)                  # ...then the process dies before COMMIT
         writes._insert = die
         con = duckdb.connect({str(path)!r})
         row = dict(mining_date="2026-01-02", field="close", alpha_hash="x", expression="e", settings_json="{{}}",
                    origin="seed", parent_hash=None, template="t", archetype="a", generation=0, score=None,
                    parent_score=None, independent=False)
-        writes.replace_partitions(con, "candidates", [("2026-01-02", "close")], [row])
-    """)
+        theme = dict(mining_date="2026-01-02", rank=1, field="close", archetype="a", reason="r", priority=1.0)
+    """) + textwrap.dedent(write)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert proc.returncode == 9, proc.stderr.decode()
+
+
+def test_killed_process_mid_write_leaves_table_unchanged(db):
+    path, con = db
+    before = rows(con)
+    con.close()
+    _die_before_commit(path, 'writes.replace_partitions(con, "candidates", [("2026-01-02", "close")], [row])\n',
+                       "candidates")
     con2 = duckdb.connect(str(path))
     try:
         assert rows(con2) == before
@@ -195,25 +203,8 @@ def test_replace_many_is_one_transaction_across_tables(db):
     path, con = db
     before = rows(con)
     con.close()
-    script = textwrap.dedent(f"""
-        import os, duckdb
-        from alpha_core.store import writes
-        real = writes._insert
-        def die(con, table, frame):
-            real(con, table, frame)
-            if table == "themes":
-                os._exit(9)                   # candidates are in, themes too: die before COMMIT
-        writes._insert = die
-        con = duckdb.connect({str(path)!r})
-        row = dict(mining_date="2026-01-02", field="close", alpha_hash="x", expression="e", settings_json="{{}}",
-                   origin="seed", parent_hash=None, template="t", archetype="a", generation=0, score=None,
-                   parent_score=None, independent=False)
-        theme = dict(mining_date="2026-01-02", rank=1, field="close", archetype="a", reason="r", priority=1.0)
-        writes.replace_many(con, [("candidates", [("2026-01-02", "close")], [row]),
-                                  ("themes", [("2026-01-02", "close")], [theme])])
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
-    assert proc.returncode == 9, proc.stderr.decode()
+    _die_before_commit(path, 'writes.replace_many(con, [("candidates", [("2026-01-02", "close")], [row]), '
+                             '("themes", [("2026-01-02", "close")], [theme])])\n', "themes")
     con2 = duckdb.connect(str(path))
     try:
         assert rows(con2) == before
