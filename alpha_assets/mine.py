@@ -274,7 +274,7 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
     """Counts and the best alpha of the (``date``, field) partitions of ``fields``, read from the DuckDB file
     ``db`` through a read-only connection that waits (with backoff) while a writer holds the file.
     ``submitted`` counts the day's submission records of those fields."""
-    from alpha_core.brain.dryrun import day_submission_inputs
+    from alpha_core.gen.dayplan import independent_winners
     from alpha_core.store import reads
     from alpha_core.store.writes import reading
 
@@ -285,7 +285,9 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
         sims = reads.read_partitions(con, "simulations", keys)
         v = reads.verdicts(con, keys)
         subs = reads.read_partitions(con, "submissions", [date])
-        winners, _, _ = day_submission_inputs(con, date)
+        order = reads.read_partitions(con, "submission_order", [date]) if reads.table_exists(
+            con, "submission_order") else None
+        winners = independent_winners(con, date)
     subs = subs.filter(subs["field"].is_in(fields)) if subs.height else subs
     # the day's independent winners: those its searches kept (each independent of the accepted alphas, of every
     # earlier day's independent winners and of the winners of the day's fields searched before it)
@@ -306,7 +308,21 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
             "passed": int((v["verdict"] == "winner").sum()) if v.height else 0,
             "near_miss": int((v["verdict"] == "near_miss").sum()) if v.height else 0,
             "independent_winners": len(independent), "independent": independent,
-            "submitted": subs.height, "best": best}
+            "submitted": subs.height, "best": best,
+            "gate": _gate_summary(order, fields)}
+
+
+def _gate_summary(order, fields: list[str]) -> list[dict]:
+    """The day's submission order for ``fields``: the chosen rows and the first skipped ones (rank, decision,
+    reason, deflated sharpe, IS and OS sharpe), at most 8 rows."""
+    if order is None or not order.height:
+        return []
+    rows = [r for r in order.sort("rank").iter_rows(named=True) if r["field"] in fields]
+    picked = [r for r in rows if r["decision"] == "submit"]
+    shown = picked + [r for r in rows if r["decision"] != "submit"][:max(0, 8 - len(picked))]
+    keys = ("rank", "decision", "alpha_hash", "field", "deflated_sharpe", "is_sharpe", "os_sharpe", "n_trials",
+            "reason")
+    return [{k: r.get(k) for k in keys} for r in sorted(shown, key=lambda r: r["rank"])]
 
 
 def format_summary(s: dict) -> str:
@@ -329,6 +345,14 @@ def format_summary(s: dict) -> str:
         lines.append(f"  best {b['alpha_hash'][:12]} [{b['verdict']}] {b['expression']}  settings {b['settings_json']}")
         lines.append(f"       IS sharpe {f(b['is_sharpe'])} fitness {f(b['is_fitness'])} turnover {f(b['is_turnover'])} "
                      f"returns {f(b['is_returns'])} drawdown {f(b['is_drawdown'])} | OS sharpe {f(b['os_sharpe'])}")
+    gate = s.get("gate") or []
+    if gate:
+        lines.append(f"  gate (IS only; ranked by deflated sharpe after {gate[0]['n_trials']:,} trials; "
+                     f"table submission_order has every winner):")
+    for g in gate:
+        lines.append(f"    #{g['rank']} {g['decision']:<6} {g['alpha_hash'][:12]} {g['field']}: deflated sharpe "
+                     f"{num(g['deflated_sharpe'])} IS sharpe {num(g['is_sharpe'])} | OS sharpe {num(g['os_sharpe'])}"
+                     f"  {g['reason']}")
     if "duckdb" in s:
         lines.append(f"  DuckDB {s['duckdb']}  DAGSTER_HOME {s['dagster_home']}")
     return "\n".join(lines)

@@ -186,6 +186,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the result page of one alpha (``alpha_core.page``) and print its path."""
+    from alpha_core.config import SettingsEnvError, load_settings
+    from alpha_core.data.loader import DataFileError
+    from alpha_core.page import PageError, write_page
+
+    if args.db:
+        db = Path(args.db)
+    else:
+        try:
+            db = load_settings().resolved_duckdb()
+        except SettingsEnvError as exc:
+            _usage_error(args, None, str(exc))
+    if not db.is_file():
+        _usage_error(args, "--db" if args.db else None,
+                     f"no DuckDB file at {db}" + ("" if args.db else " (set ALPHA_DUCKDB or pass --db)"))
+    if args.out:
+        _check_writable(args, "--out", args.out)
+    try:
+        path = write_page(db, args.hash, Path(args.out) if args.out else None)
+    except (PageError, DataFileError) as exc:
+        print(f"alpha report: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"alpha report: cannot write the page: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def cmd_mine(argv: Sequence[str]) -> int:
     """Hand ``alpha mine ...`` to the Dagster layer (its own parser owns the options)."""
     mine = importlib.import_module("alpha_assets.mine")
@@ -230,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .parquet file")
     _add_settings(p)
     p.set_defaults(func=cmd_evaluate, parser=p)
+
+    p = sub.add_parser("report", help="write the result page of one stored alpha as a self-contained HTML file")
+    p.add_argument("hash", metavar="HASH", help="an alpha hash, or a unique prefix of one, stored in the DuckDB file")
+    p.add_argument("--out", metavar="F.html", help="output file (default <db dir>/reports/<hash12>.html)")
+    p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
+    p.set_defaults(func=cmd_report, parser=p)
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
                                 "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]; see alpha mine -h)")

@@ -69,6 +69,18 @@ class AlphaSettings(BaseSettings):
                                       validation_alias=AliasChoices("ALPHA_SEARCH_MAX_SECONDS", "search_max_seconds"))
     search_max_failures: int = Field(default=60, ge=1,
                                      validation_alias=AliasChoices("ALPHA_SEARCH_MAX_FAILURES", "search_max_failures"))
+    gate_dsr_min: float = Field(default=0.95, ge=0, le=1,
+                                validation_alias=AliasChoices("ALPHA_GATE_DSR_MIN", "gate_dsr_min"))
+    gate_stability_min: float = Field(default=0.75, ge=0, le=1,
+                                      validation_alias=AliasChoices("ALPHA_GATE_STABILITY_MIN", "gate_stability_min"))
+    gate_coverage_min: float = Field(default=50, ge=0,
+                                     validation_alias=AliasChoices("ALPHA_GATE_COVERAGE_MIN", "gate_coverage_min"))
+    gate_complexity_max: int = Field(default=30, ge=1,
+                                     validation_alias=AliasChoices("ALPHA_GATE_COMPLEXITY_MAX", "gate_complexity_max"))
+    gate_crowding_max: float = Field(default=0.7, gt=0, le=1,
+                                     validation_alias=AliasChoices("ALPHA_GATE_CROWDING_MAX", "gate_crowding_max"))
+    gate_novelty_max: float = Field(default=0.9, gt=0, le=1,
+                                    validation_alias=AliasChoices("ALPHA_GATE_NOVELTY_MAX", "gate_novelty_max"))
     brain_email: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BRAIN_EMAIL", "brain_email"))
     brain_password: SecretStr | None = Field(default=None,
                                              validation_alias=AliasChoices("BRAIN_PASSWORD", "brain_password"))
@@ -103,6 +115,14 @@ class AlphaSettings(BaseSettings):
         return SearchConfig(budget=min(budget or self.search_budget, left), max_seconds=self.search_max_seconds,
                             max_consecutive_failures=self.search_max_failures)
 
+    def gate_limits(self):
+        """The limits of our own checks (``gate.checklist.GateLimits``) from the ``ALPHA_GATE_*`` settings."""
+        from alpha_core.gate.checklist import GateLimits
+
+        return GateLimits(dsr_min=self.gate_dsr_min, stability_min=self.gate_stability_min,
+                          coverage_min=self.gate_coverage_min, complexity_max=self.gate_complexity_max,
+                          crowding_max=self.gate_crowding_max, novelty_max=self.gate_novelty_max)
+
     def brain_credentials(self) -> BrainCredentials:
         """The BRAIN credentials (``SecretStr`` each, None when unset)."""
         return BrainCredentials(email=self.brain_email, password=self.brain_password,
@@ -112,7 +132,8 @@ class AlphaSettings(BaseSettings):
         """Non-secret settings, safe for logs and metadata (secrets reported only as set / not set)."""
         out = {"data_dir": str(self.resolved_data_dir()), "duckdb": str(self.resolved_duckdb()),
                "submit_live": self.submit_live, "search_budget": self.search_budget, "day_budget": self.day_budget,
-               "search_max_seconds": self.search_max_seconds, "search_max_failures": self.search_max_failures}
+               "search_max_seconds": self.search_max_seconds, "search_max_failures": self.search_max_failures,
+               **{f"gate_{k}": v for k, v in self.gate_limits().model_dump().items()}}
         out.update({f"{name}_set": getattr(self, name) is not None for name in SECRET_FIELDS})
         return out
 

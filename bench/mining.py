@@ -10,7 +10,8 @@ Prints, side by side (a benchmark, no asserts):
 2. A random baseline in the same process: as many local simulations as the days ran (``--baseline`` caps it;
    rates are per 1,000 simulations either way), random depth-3 expressions over the panel's MATRIX fields
    (``gen.random_expr.random_expression``, no constants, no long windows), ``BASE_SETTINGS`` with a decay
-   drawn from 0..8, judged with ``submission_checks`` + ``pipeline.verdict`` (self-correlation PENDING),
+   drawn from 0..8, judged with the miner's ``gate.checklist.alpha_checklist`` + ``pipeline.verdict``
+   (self-correlation, crowding and novelty PENDING: the baseline gets the benefit of the doubt),
    winners clustered with ``independent_set``. Independent winners per 1,000 simulations, miner vs baseline.
 3. Throughput: simulations per second through the whole pipeline (the ``run_mine`` wall time; and the search
    runs alone, from the Dagster run records) as a fraction of the raw simulator's rate (``simulate_one``) on a
@@ -78,7 +79,7 @@ def judge(outcome) -> dict:
     ``outcome``: a ``sim.simulate.Outcome``. Returns ``{hash, status, verdict, is_sharpe, is_fitness,
     os_sharpe, pnl, dates}`` with ``pnl``/``dates`` the IS daily PnL (USD) and its datetime64[D] days
     (empty unless the alpha simulated)."""
-    from alpha_core.gate.checks import submission_checks
+    from alpha_core.gate.checklist import alpha_checklist
     from alpha_core.gen.pipeline import is_pnl, sim_row, verdict
 
     empty = {"pnl": np.zeros(0), "dates": np.zeros(0, dtype="datetime64[D]")}
@@ -86,10 +87,8 @@ def judge(outcome) -> dict:
         return {"hash": outcome.hash, "status": "error", "verdict": "fail", "is_sharpe": None, "is_fitness": None,
                 "os_sharpe": None, **empty}
     row = sim_row({}, outcome.result)
-    metrics = {"sharpe": row["is_sharpe"], "fitness": row["is_fitness"], "turnover": row["is_turnover"],
-               "maxWeight": row["is_max_weight"]}
-    checks = submission_checks(metrics, outcome.settings, row["is_sub_universe_sharpe"], None)
     pnl, dates = is_pnl(row)
+    checks = alpha_checklist(row, outcome.settings, pnl=pnl, dates=dates, program=outcome.lint.program)
     return {"hash": outcome.hash, "status": "ok", "verdict": verdict(checks), "is_sharpe": row["is_sharpe"],
             "is_fitness": row["is_fitness"], "os_sharpe": row["os_sharpe"], "pnl": pnl, "dates": dates}
 

@@ -48,7 +48,7 @@ def search(context: dg.AssetExecutionContext, config: SearchRunConfig, duckdb: D
     aliases = market.aliases()
     with reading(duckdb.database) as con:
         experience = experience_before(con, date, aliases)
-        ctx = search_context(con, date, field, panel, registry, experience)
+        ctx = search_context(con, date, field, panel, registry, experience, settings.gate_limits())
         used_today = simulations_today(con, date, field)
     search_config = settings.search_config(used_today, config.budget or None)
     if search_config.budget == 0:
@@ -73,7 +73,10 @@ def search(context: dg.AssetExecutionContext, config: SearchRunConfig, duckdb: D
         context.log.warning(f"{date} {field}: search stopped by a kill switch: {result.stop_detail}")
     with reading(duckdb.database) as con:
         results = [r for t in TRIAL_TABLES for r in checks.evaluate(con, t, [(date, field)])]
-    meta = report.search_metadata(result, date, field, search_config)
+    top = sorted((t for t in result.trials if t.verdict == "winner"), key=lambda t: (-t.score, t.alpha_hash))
+    pages = report.alpha_pages(duckdb.database, [t.alpha_hash for t in top[:report.SEARCH_PAGES]],
+                               artifacts_dir(duckdb), panel)
+    meta = report.search_metadata(result, date, field, search_config, pages)
     best = max((t for t in result.trials if t.ok and t.row.get("daily_pnl")), default=None,
                key=lambda t: (t.verdict == "winner", t.score, t.alpha_hash))
     if best is not None:
@@ -81,5 +84,5 @@ def search(context: dg.AssetExecutionContext, config: SearchRunConfig, duckdb: D
                                                        "expression": best.expression},
                                                       artifacts_dir(duckdb), f"pnl_{date}_{field}"))
     for t in TRIAL_TABLES:
-        yield dg.MaterializeResult(asset_key=t, metadata={**meta[t], "dagster/row_count": meta[t]["rows"]})
+        yield dg.MaterializeResult(asset_key=t, metadata=meta[t])
     yield from results

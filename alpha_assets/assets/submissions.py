@@ -1,40 +1,52 @@
-"""Stages ``submissions`` (the day's independent winners, dry-run records) and ``experience`` (the learning
-memory, rebuilt from every stored trial)."""
+"""Stages ``submissions`` (the day's gate: every winner's full checklist, the submission order with the reason
+for each skip, and the dry-run records of the chosen ones) and ``experience`` (the learning memory, rebuilt
+from every stored trial)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from alpha_assets import checks, report
-from alpha_assets.assets._common import GROUP, POOL
+from alpha_assets.assets._common import GROUP, POOL, artifacts_dir
 from alpha_assets.partitions import daily, partition_keys
 from alpha_assets.resources import BrainResource, MarketData
-from alpha_core.brain.dryrun import day_submission_inputs, dry_run_submissions
+from alpha_core.brain.dryrun import dry_run_records
+from alpha_core.config import AlphaSettings
+from alpha_core.gate.order import gate_day
 from alpha_core.gen.dayplan import experience_rows
-from alpha_core.store.writes import reading
+from alpha_core.store.writes import reading, replace_many, writing
 
 
 @dg.asset(partitions_def=daily, pool=POOL, backfill_policy=dg.BackfillPolicy.single_run(),
           deps=[dg.AssetDep("checklists")], group_name=GROUP, check_specs=checks.specs("submissions"),
-          description="The day's winners clustered by IS daily-PnL correlation; the independent ones submitted "
-                      "(dry run), at most 4 a day (table submissions).")
-def submissions(context: dg.AssetExecutionContext, duckdb: DuckDBResource, brain: BrainResource):
+          description="The day's gate: every winner's full alpha checklist (table gate_checks), the submission "
+                      "order by deflated sharpe with the reason for every skip (table submission_order), and the "
+                      "dry-run records of the chosen ones, at most 4 a day (table submissions).")
+def submissions(context: dg.AssetExecutionContext, duckdb: DuckDBResource, brain: BrainResource,
+                market: MarketData):
     if brain.submit_live:
         raise dg.Failure("ALPHA_SUBMIT_LIVE is true but this build only records dry-run submissions; "
                          "unset ALPHA_SUBMIT_LIVE to mine.")
     dates = partition_keys(context)
+    limits, panel = AlphaSettings().gate_limits(), market.panel()
+    gate, order, rows = [], [], []
+    for d in dates:
+        with reading(duckdb.database) as con:
+            outcome = gate_day(con, d, panel, limits)
+        gate += outcome.gate_rows
+        order += outcome.order_rows
+        rows += dry_run_records(d, outcome.chosen, outcome.order_rows)
+    with writing(duckdb.database) as con:
+        replace_many(con, [("gate_checks", dates, gate), ("submission_order", dates, order),
+                           ("submissions", dates, rows)], context.run.run_id)
     with reading(duckdb.database) as con:
-        inputs = {d: day_submission_inputs(con, d) for d in dates}
-    rows, independent, winners_seen = [], [], 0
-    for d, (winners, submitted, accepted) in inputs.items():
-        winners_seen += len(winners)
-        picked, kept = dry_run_submissions(d, winners, submitted, accepted)
-        rows += picked
-        independent += kept
-    n, results = checks.write_and_check(duckdb, "submissions", dates, rows, context.run.run_id)
+        results = checks.evaluate(con, "submissions", dates)
+    pages = report.alpha_pages(duckdb.database, [r["alpha_hash"] for r in order[:report.PAGES_PER_STEP]],
+                               artifacts_dir(duckdb), panel)
     return dg.MaterializeResult(metadata={
-        "rows": n, "winners": winners_seen, "independent_winners": len(independent), "mode": "dry-run",
-        "independent": dg.MetadataValue.md(report.best_table_md(independent, n=20)),
-        "submitted": dg.MetadataValue.md(report.best_table_md(rows, n=10)), "dagster/row_count": n},
+        "submitted": len(rows), "finalists": len(order), "mode": "dry-run",
+        "alpha_check_rows": len(gate), "dagster/row_count": len(rows),
+        "submission_order": dg.MetadataValue.md(report.order_md(order, pages)),
+        **report.page_links(pages)},
         check_results=results)
 
 

@@ -12,8 +12,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from alpha_core.gate.correlation import (SELF_CORR_MAX_DAYS, SELF_CORR_MIN_DAYS, correlation_matrix,
-                                         last_common_days, pnl_matrix)
+from alpha_core.gate.correlation import series_correlations
 from alpha_core.sim.settings import SUB_UNIVERSE, UNIVERSE_SIZES
 
 PASS, FAIL, WARNING, PENDING = "PASS", "FAIL", "WARNING", "PENDING"
@@ -35,16 +34,22 @@ FITNESS_LABELS = {  # (label, threshold: fitness > threshold)
 
 @dataclass(frozen=True)
 class Check:
-    """One check: ``name``, ``result`` (PASS/FAIL/WARNING/PENDING), ``value`` and ``limit`` (None if n/a)."""
+    """One check: ``name``, ``result`` (PASS/FAIL/WARNING/PENDING), ``value`` and ``limit`` (None if n/a), and a
+    one-line ``message`` a researcher can act on ("" when the name says it all)."""
 
     name: str
     result: str
     value: float | None
     limit: float | None
+    message: str = ""
 
     def to_dict(self) -> dict:
-        """``{"name", "result", "value", "limit"}`` as BRAIN returns it (plain fields: no deep copy)."""
-        return {"name": self.name, "result": self.result, "value": self.value, "limit": self.limit}
+        """``{"name", "result", "value", "limit"}`` as BRAIN returns it, plus ``message`` when there is one (BRAIN's
+        message variant, BRAIN_API.md §7). Plain fields: no deep copy."""
+        out = {"name": self.name, "result": self.result, "value": self.value, "limit": self.limit}
+        if self.message:
+            out["message"] = self.message
+        return out
 
 
 @dataclass(frozen=True)
@@ -73,22 +78,30 @@ def self_correlation(pnl: np.ndarray, dates: np.ndarray,
     """Max Pearson correlation of daily PnL with each accepted alpha's daily PnL (SIMULATION.md §6).
 
     ``pnl``: (D,) USD on ``dates`` (D,) datetime64[D], the candidate's IS days; ``accepted``: (pnl, dates,
-    sharpe) per BRAIN-accepted alpha (its stored local IS PnL). Each pair uses its common days where both
+    sharpe, ...) per BRAIN-accepted alpha (its stored local IS PnL). Each pair uses its common days where both
     values are finite (pairwise-complete), at most the last 1,008 of them; fewer than 30 (or a series
     constant over them) -> pair skipped. Computed with ``gate.correlation`` (one masked matrix product for
     all accepted alphas). Raises ``ValueError`` naming the series if a pnl and its dates differ in length
     or its dates repeat a day.
     """
-    accepted = list(accepted)
-    series = [(pnl, dates)] + [(other, other_dates) for other, other_dates, _ in accepted]
-    labels = ["self_correlation: candidate"] + [f"self_correlation: accepted alpha {k}"
-                                                 for k in range(len(accepted))]
-    m, _ = pnl_matrix(series, max_days=None, labels=labels)
-    window = last_common_days(m[0], m[1:], SELF_CORR_MAX_DAYS)
-    corr = correlation_matrix(m[:1], window, SELF_CORR_MIN_DAYS)[0]
-    pairs = tuple((float(c), float(sharpe)) for c, (_, _, sharpe) in zip(corr, accepted) if np.isfinite(c))
-    value = max(c for c, _ in pairs) if pairs else None
-    return SelfCorrelation(value, pairs, len(accepted) - len(pairs))
+    return self_correlations([(pnl, dates)], accepted)[0]
+
+
+def self_correlations(cands: Sequence[tuple[np.ndarray, np.ndarray]],
+                      accepted: Iterable[tuple]) -> list[SelfCorrelation]:
+    """``self_correlation`` of many candidates at once (issue 13, "self-correlation in bulk"): one
+    ``correlation.series_correlations`` matrix of every candidate against every accepted alpha (1,000 x 5,000 in
+    seconds). ``cands``: (pnl (D,) USD, dates (D,) datetime64[D]) each; ``accepted``: (pnl, dates, sharpe, ...).
+    Returns one ``SelfCorrelation`` per candidate, in order. Raises ``ValueError`` naming a bad series."""
+    cands, accepted = list(cands), list(accepted)
+    labels = [f"self_correlation: candidate {k}" for k in range(len(cands))] + \
+             [f"self_correlation: accepted alpha {k}" for k in range(len(accepted))]
+    corr = series_correlations(cands, [(a[0], a[1]) for a in accepted], labels)
+    out = []
+    for row in corr:
+        pairs = tuple((float(c), float(a[2])) for c, a in zip(row, accepted) if np.isfinite(c))
+        out.append(SelfCorrelation(max(c for c, _ in pairs) if pairs else None, pairs, len(accepted) - len(pairs)))
+    return out
 
 
 def _limits(delay: int, overrides: Mapping[str, float] | None) -> dict[str, float]:

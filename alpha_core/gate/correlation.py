@@ -170,6 +170,30 @@ def last_common_days(pnl: np.ndarray, others: np.ndarray, max_days: int = SELF_C
     return out
 
 
+def series_correlations(cands: Sequence[tuple[np.ndarray, np.ndarray]],
+                        library: Sequence[tuple[np.ndarray, np.ndarray]],
+                        labels: Sequence[str] | None = None) -> np.ndarray:
+    """Correlation of each candidate daily PnL series with each library series under §6's rule: (M, K) float64.
+
+    ``cands``: M ``(pnl (D_m,) USD, dates (D_m,) datetime64[D])``; ``library``: K such pairs. Each pair uses its
+    pairwise-complete days, at most its last ``SELF_CORR_MAX_DAYS``; NaN under ``SELF_CORR_MIN_DAYS`` or for a
+    series constant over them. When the union calendar has at most ``SELF_CORR_MAX_DAYS`` days (an IS period
+    of up to 4 years, the local case) every pair's days fit in the window and it is one ``correlation_matrix``
+    call for all pairs; otherwise one call per candidate (``last_common_days``). ``labels``: names of the M + K
+    series for errors. Raises ``ValueError`` naming a series whose pnl and dates differ in shape, or whose dates
+    repeat a day or hold NaT.
+    """
+    cands, library = list(cands), list(library)
+    matrix, calendar = pnl_matrix(cands + library, max_days=None, labels=labels)
+    a, b = matrix[:len(cands)], matrix[len(cands):]
+    if calendar.size <= SELF_CORR_MAX_DAYS:
+        return correlation_matrix(a, b, SELF_CORR_MIN_DAYS)
+    out = np.full((len(cands), len(library)), np.nan)
+    for i in range(len(cands)):
+        out[i] = correlation_matrix(a[i:i + 1], last_common_days(a[i], b, SELF_CORR_MAX_DAYS), SELF_CORR_MIN_DAYS)[0]
+    return out
+
+
 @dataclass(frozen=True)
 class Independent:
     """Result of ``independent_set``: ``kept`` keys in score order; ``skipped``: key -> (blocker, corr), the

@@ -123,13 +123,35 @@ def simulations_today(con, mining_date: str, exclude_field: str) -> int:
                            [mining_date, exclude_field]).fetchone()[0])
 
 
-def search_context(con, mining_date: str, field: str, panel, registry, experience=None) -> SearchContext:
+def novelty_library(con, mining_date: str) -> list[tuple[str, str]]:
+    """(alpha hash, canonical expression) of our library for the NOVELTY check: every alpha submitted before
+    ``mining_date`` and every independent winner of an earlier mining date (``candidates.independent``)."""
+    from alpha_core.store import reads
+
+    out: list[tuple[str, str]] = []
+    if reads.table_exists(con, "submissions"):
+        out += con.execute("SELECT alpha_hash, expression FROM submissions WHERE mining_date < CAST(? AS DATE) "
+                           "ORDER BY alpha_hash", [mining_date]).fetchall()
+    if reads.table_exists(con, "candidates"):
+        out += con.execute("SELECT alpha_hash, expression FROM candidates WHERE mining_date < CAST(? AS DATE) "
+                           "AND independent ORDER BY alpha_hash", [mining_date]).fetchall()
+    seen: set[str] = set()
+    return [(h, e) for h, e in out if e and not (h in seen or seen.add(h))]
+
+
+def search_context(con, mining_date: str, field: str, panel, registry, experience=None,
+                   gate=None) -> SearchContext:
     """Everything the (``mining_date``, ``field``) search reads, from an open DuckDB connection: the memo,
     the accepted library (submitted before the day), the day's winners of fields planned before this one and
     the independent winners of earlier days (``found_before``: what the search must not find again), the
-    settings bandit rebuilt from every bandit trial of earlier days, the field's kind and companions (``seeds.field_kind``).
+    settings bandit rebuilt from every bandit trial of earlier days, the field's kind and companions (``seeds.field_kind``),
+    the NOVELTY index over ``novelty_library``, the public alphas of the CROWDING check (``gate.public``, simulated
+    once per panel and cached) and ``gate``, the limits of our own checks (``GateLimits``; defaults when None).
 
     Raises ``ValueError`` when ``field`` is not a MATRIX field of the panel."""
+    from alpha_core.gate.checklist import GateLimits
+    from alpha_core.gate.novelty import NoveltyIndex
+    from alpha_core.gate.public import public_library
     from alpha_core.gen.bandit import SettingsBandit
     from alpha_core.gen.seeds import field_kind
     from alpha_core.store import reads
@@ -154,7 +176,9 @@ def search_context(con, mining_date: str, field: str, panel, registry, experienc
                          memo=memo_rows(con, mining_date, field), library=accepted,
                          day_winners=day_winner_pnls(con, mining_date, field) + found_before(con, mining_date),
                          experience=experience,
-                         bandit=SettingsBandit.from_trials(bandit_rows))
+                         bandit=SettingsBandit.from_trials(bandit_rows),
+                         novelty=NoveltyIndex(novelty_library(con, mining_date)), public=public_library(panel),
+                         gate=gate or GateLimits())
 
 
 def _is_matrix(registry, field: str) -> bool:
@@ -162,8 +186,8 @@ def _is_matrix(registry, field: str) -> bool:
     return f is None or getattr(f, "kind", "MATRIX") == "MATRIX"
 
 
-def accepted_library(con, before_date: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """(IS pnl, dates, IS sharpe) of every alpha submitted on a mining date before ``before_date`` (the
+def accepted_library(con, before_date: str) -> list[tuple[np.ndarray, np.ndarray, float, str]]:
+    """(IS pnl, dates, IS sharpe, alpha hash) of every alpha submitted on a mining date before ``before_date`` (the
     accepted set of the SELF_CORRELATION check; a dry-run record counts)."""
     from alpha_core.gen.pipeline import is_pnl
     from alpha_core.store import reads
@@ -181,7 +205,7 @@ def accepted_library(con, before_date: str) -> list[tuple[np.ndarray, np.ndarray
             continue
         seen.add(h)
         p, d = is_pnl({"is_start": is_start, "is_end": is_end, "pnl_dates": dates, "daily_pnl": pnl})
-        out.append((p, d, sharpe or 0.0))
+        out.append((p, d, sharpe or 0.0, h))
     return out
 
 
@@ -200,12 +224,13 @@ def trial_tables(mining_date: str, field: str, trials: list[Trial], progress: li
                                   "archetype": t.family, "generation": t.generation, "score": _finite(t.score),
                                   "parent_score": _finite(t.parent_score),
                                   "independent": t.alpha_hash in independent})
-        out["lint_results"].append({**key, "ok": True, "canonical": t.expression, "n_errors": 0, "n_warnings": 0,
-                                    "codes": "", "diagnostics_json": "[]"})
+        out["lint_results"].append({**key, "ok": True, "canonical": t.expression, "n_errors": 0,
+                                    "n_warnings": t.lint_warnings, "codes": "", "diagnostics_json": "[]"})
         out["simulations"].append({**key, **{k: v for k, v in t.row.items() if k not in key}})
         for c in t.checks:
             out["checklists"].append({**key, "check_name": c.name, "result": c.result, "value": _finite(c.value),
-                                      "limit_value": _finite(c.limit), "verdict": t.verdict})
+                                      "limit_value": _finite(c.limit), "verdict": t.verdict,
+                                      "message": c.message or None})
     last = len(progress) - 1
     for i, p in enumerate(progress):
         out["search_progress"].append({**base, **p, "stop_reason": (stop_reason or None) if i == last else None})
@@ -273,3 +298,30 @@ def experience_rows(con, aliases=None) -> list[dict]:
     from alpha_core.gen.memory import Experience
 
     return Experience.from_trials(trials_frame(con), aliases=aliases).rows()
+
+
+def independent_winners(con, mining_date: str) -> list[dict]:
+    """The day's independent winners (``reads.verdicts`` rows with IS ``pnl``/``dates``) read from an open DuckDB
+    connection: the winners its searches kept as found (``candidates.independent``: validated by the walk-forward
+    split inside IS, ``gate.stability.validated``, and below 0.7 with everything found before them)."""
+    from alpha_core.gate.stability import validated
+    from alpha_core.gen.pipeline import is_pnl
+    from alpha_core.store import reads
+
+    if not reads.table_exists(con, "checklists"):
+        return []
+    fields = [r[0] for r in con.execute("SELECT DISTINCT field FROM checklists WHERE mining_date = CAST(? AS DATE) "
+                                        "ORDER BY 1", [mining_date]).fetchall()]
+    keys = [(mining_date, f) for f in fields]
+    v = reads.verdicts(con, keys)
+    win = v.filter(v["verdict"] == "winner") if v.height else v
+    sims = reads.read_partitions(con, "simulations", keys) if win.height else None
+    by_key = {(r["field"], r["alpha_hash"]): r for r in sims.iter_rows(named=True)} if sims is not None else {}
+    flagged = {r[0] for r in con.execute("SELECT alpha_hash FROM candidates WHERE mining_date = CAST(? AS DATE) "
+                                         "AND independent", [mining_date]).fetchall()}
+    winners = []
+    for w in win.iter_rows(named=True):
+        pnl, dates = is_pnl(by_key[(w["field"], w["alpha_hash"])])
+        if w["alpha_hash"] in flagged and validated(pnl):
+            winners.append({**w, "pnl": pnl, "dates": dates})
+    return winners

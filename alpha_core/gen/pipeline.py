@@ -14,7 +14,6 @@ import math
 from typing import Iterable
 
 import numpy as np
-import polars as pl
 
 
 NEAR_MISS_FRACTION = 0.8
@@ -63,13 +62,30 @@ def sim_row(base: dict, result) -> dict:
             "os_sharpe": _f(os_.get("sharpe")), "os_returns": _f(os_.get("returns")),
             "os_turnover": _f(os_.get("turnover")), "os_fitness": _f(os_.get("fitness")),
             "is_start": is_.get("startDate"), "is_end": is_.get("endDate"),
-            "result_json": json.dumps(d, sort_keys=True), "pnl_dates": dates, "daily_pnl": pnl}
+            "result_json": json.dumps(d, sort_keys=True), "pnl_dates": dates, "daily_pnl": pnl,
+            "is_min_coverage": min_coverage(result)}
+
+
+def min_coverage(result) -> float | None:
+    """Fewest instruments holding weight (finite, non-zero) on any IS metric day of a ``SimResult`` (the COVERAGE
+    check); None when the result has no weights or no IS metric days."""
+    w = result.weights
+    start = (result.is_ or {}).get("startDate")
+    if w is None or start is None:
+        return None
+    sl = result.is_slice
+    dates = np.asarray(result.dates[sl], dtype="datetime64[D]")
+    first = int(np.searchsorted(dates, np.datetime64(start, "D")))
+    held = np.asarray(w[sl][first:])
+    if not held.size:
+        return None
+    return float((np.isfinite(held) & (held != 0)).sum(axis=1).min())
 
 
 METRIC_COLUMNS = ("is_sharpe", "is_fitness", "is_turnover", "is_returns", "is_drawdown", "is_margin", "is_pnl",
                   "is_long_count", "is_short_count", "is_max_weight", "is_sub_universe_sharpe", "os_sharpe",
                   "os_returns", "os_turnover", "os_fitness", "is_start", "is_end", "result_json",
-                  "pnl_dates", "daily_pnl")
+                  "pnl_dates", "daily_pnl", "is_min_coverage")
 
 
 def metric_nulls() -> dict:

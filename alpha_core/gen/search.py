@@ -41,7 +41,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from alpha_core.expr.ast import Program
-from alpha_core.gate.checks import Check, self_correlation, submission_checks
+from alpha_core.gate.checklist import GateLimits, alpha_checklist
+from alpha_core.gate.checks import Check, self_correlation
 from alpha_core.gate.stability import train_fitness, validated
 from alpha_core.gen import gp, mutate
 from alpha_core.gen.bandit import SettingsBandit, arm_label
@@ -53,6 +54,10 @@ CHECK_PENALTY = 0.5
 STABILITY_WEIGHT = 0.5
 PARSIMONY_FROM, PARSIMONY_WEIGHT = 12, 0.02   # score - 0.02 per AST node above 12 (GP bloat / overfitting)
 GROUPS = ("subindustry", "industry", "sector")
+#: failed checks the score penalises; never the late-window ones (LOW_2Y_SHARPE, IS_LADDER_SHARPE,
+#: IS_STABILITY read the validation part of IS, which the score must not see) nor sharpe/fitness (the score is)
+SCORED_CHECKS = ("HIGH_TURNOVER", "LOW_TURNOVER", "CONCENTRATED_WEIGHT", "LOW_SUB_UNIVERSE_SHARPE", "COVERAGE",
+                 "CROWDING")
 STOP_SWITCHES = ("wall_time", "failures")   # stop reasons that are tripped kill switches (warned about)
 
 
@@ -95,6 +100,8 @@ class Trial:
     parent_score: float | None = None
     red_sea: float | None = None    # max IS PnL correlation with the library + the day's winners
     validated: bool = False         # the last quarter of its IS days still earns (gate.stability.validated)
+    lint_warnings: int = 0
+    novelty: Check | None = None    # NOVELTY against our library, checked before simulating
     kind: str = "new"               # new (simulated now) / replay (this partition, earlier run) / reused (elsewhere)
 
     @property
@@ -146,7 +153,7 @@ def search_score(row: dict, checks: Sequence[Check], red_sea: float | None, stab
     """The search's fitness of one simulated alpha (IS only; higher is better).
 
     ``clip(fitness, -3, 3)`` (``fitness``: the train-part fitness, ``gate.stability.train_fitness``, when the
-    daily PnL is kept; else the IS fitness) - ``CHECK_PENALTY`` per failed turnover / weight / sub-universe check
+    daily PnL is kept; else the IS fitness) - ``CHECK_PENALTY`` per failed check of ``SCORED_CHECKS``
     - ``STABILITY_WEIGHT`` x (1 - ``stable``) - ``RED_SEA_WEIGHT`` x max(0, ``red_sea`` - ``RED_SEA_FROM``)
     - ``PARSIMONY_WEIGHT`` x max(0, ``nodes`` - ``PARSIMONY_FROM``) (``nodes``: AST size, ``gp.size``; the
     parsimony pressure of GP against bloat, Koza 1992 / Luke and Panait 2002). A simulation that is not ok
@@ -156,8 +163,7 @@ def search_score(row: dict, checks: Sequence[Check], red_sea: float | None, stab
     fit = fitness if fitness is not None else row.get("is_fitness")
     s = max(-3.0, min(3.0, fit)) if fit is not None and math.isfinite(fit) else -3.0
     s -= CHECK_PENALTY * sum(c.result == "FAIL" for c in checks
-                             if c.name in ("HIGH_TURNOVER", "LOW_TURNOVER", "CONCENTRATED_WEIGHT",
-                                           "LOW_SUB_UNIVERSE_SHARPE"))
+                             if c.name in SCORED_CHECKS)
     s -= STABILITY_WEIGHT * (1.0 - stable)
     if red_sea is not None and math.isfinite(red_sea):
         s -= RED_SEA_WEIGHT * max(0.0, red_sea - RED_SEA_FROM)
@@ -215,6 +221,9 @@ class SearchContext:
     day_winners: Sequence[tuple] = ()
     experience: object | None = None
     bandit: SettingsBandit = field(default_factory=SettingsBandit)
+    novelty: object | None = None       # gate.novelty.NoveltyIndex of our library (accepted + found before)
+    public: object | None = None        # gate.public.PublicLibrary (the CROWDING check)
+    gate: GateLimits = field(default_factory=GateLimits)
 
 
 @functools.lru_cache(maxsize=1)
@@ -272,7 +281,8 @@ class _Search:
         self.by_hash: dict[str, Trial] = {}
         self.proposed: set[tuple[str, str]] = set()
         self.counts = {"simulated": 0, "replayed": 0, "reused": 0, "lint_rejected": 0, "duplicates": 0,
-                       "noop_settings": 0, "passed_pattern_skipped": 0, "off_field": 0}
+                       "noop_settings": 0, "passed_pattern_skipped": 0, "off_field": 0,
+                       "novelty_rejected": 0}
         self.fail_streak, self.last_error = 0, ""
         self.progress: list[dict] = []
         dates = np.asarray(ctx.panel.dates, dtype="datetime64[D]")
@@ -331,9 +341,14 @@ class _Search:
         if self.passed_patterns and _pattern_key(res.canonical, settings) in self.passed_patterns:
             self.counts["passed_pattern_skipped"] += 1
             return None
+        novelty = self._novelty(res.program)
+        if novelty is not None and novelty.result == "FAIL":
+            self.counts["novelty_rejected"] += 1     # a near-copy of our library: caught before it is simulated
+            return None
         trial = Trial(expression=res.canonical, program=res.program, settings=dict(settings), alpha_hash=h,
                       origin=origin, parent_hash=parent.alpha_hash if parent else None, move=move, family=family,
-                      generation=generation, row={}, parent_score=parent.score if parent else None)
+                      generation=generation, row={}, parent_score=parent.score if parent else None,
+                      lint_warnings=len(res.diagnostics) - len(res.errors), novelty=novelty)
         stored = self.ctx.memo.get(h)
         if stored is not None:
             own = str(stored.get("mining_date")) == self.ctx.mining_date and stored.get("field") == self.ctx.field
@@ -381,9 +396,15 @@ class _Search:
             return
         pnl, dates = trial.is_pnl()
         corr = self_correlation(pnl, dates, self.ctx.library) if pnl.size else None
-        metrics = {"sharpe": row.get("is_sharpe"), "fitness": row.get("is_fitness"),
-                   "turnover": row.get("is_turnover"), "maxWeight": row.get("is_max_weight")}
-        trial.checks = submission_checks(metrics, SimSettings(**trial.settings), row.get("is_sub_universe_sharpe"), corr)
+        crowd = None
+        if self.ctx.public is not None and pnl.size:
+            from alpha_core.gate.public import crowding
+
+            crowd = crowding(pnl, dates, self.ctx.public, self.ctx.gate.crowding_max)[0]
+        trial.checks = alpha_checklist(row, SimSettings(**trial.settings), pnl=pnl, dates=dates,
+                                       program=trial.program, lint_warnings=trial.lint_warnings, self_corr=corr,
+                                       limits=self.ctx.gate, novelty=trial.novelty,
+                                       crowding=crowd)
         trial.verdict = verdict(trial.checks)
         trial.red_sea = self.red_sea.max_corr(pnl, dates) if pnl.size else None
         nodes = gp.size(trial.program.result) if trial.program is not None else 0
@@ -394,6 +415,14 @@ class _Search:
         if trial.verdict == "winner" and trial.validated and trial.kind != "reused":
             if trial.red_sea is None or trial.red_sea < self.cfg.corr_limit:
                 self.red_sea.add(pnl, dates)
+
+    def _novelty(self, program) -> Check | None:
+        """The NOVELTY check of ``program`` against ``ctx.novelty`` (None without a library)."""
+        if self.ctx.novelty is None:
+            return None
+        from alpha_core.gate.novelty import novelty_check
+
+        return novelty_check(self.ctx.novelty.closest(program), self.ctx.gate.novelty_max)
 
     # ------------------------------------------------------------------ generations
     def seed(self) -> None:

@@ -51,11 +51,22 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("os_sharpe", "DOUBLE"), ("os_returns", "DOUBLE"), ("os_turnover", "DOUBLE"), ("os_fitness", "DOUBLE"),
         ("is_start", "DATE"), ("is_end", "DATE"), ("result_json", "VARCHAR"),
         ("pnl_dates", "DATE[]"), ("daily_pnl", "DOUBLE[]"), ("run_id", "VARCHAR"),
+        ("is_min_coverage", "DOUBLE"),
     ],
     "checklists": [
         ("mining_date", "DATE"), ("field", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("check_name", "VARCHAR"),
         ("result", "VARCHAR"), ("value", "DOUBLE"), ("limit_value", "DOUBLE"), ("verdict", "VARCHAR"),
-        ("run_id", "VARCHAR"),
+        ("run_id", "VARCHAR"), ("message", "VARCHAR"),
+    ],
+    "gate_checks": [
+        ("mining_date", "DATE"), ("alpha_hash", "VARCHAR"), ("check_name", "VARCHAR"), ("result", "VARCHAR"),
+        ("value", "DOUBLE"), ("limit_value", "DOUBLE"), ("message", "VARCHAR"), ("run_id", "VARCHAR"),
+    ],
+    "submission_order": [
+        ("mining_date", "DATE"), ("rank", "INTEGER"), ("alpha_hash", "VARCHAR"), ("field", "VARCHAR"),
+        ("expression", "VARCHAR"), ("settings_json", "VARCHAR"), ("deflated_sharpe", "DOUBLE"),
+        ("is_sharpe", "DOUBLE"), ("is_fitness", "DOUBLE"), ("os_sharpe", "DOUBLE"), ("n_trials", "INTEGER"),
+        ("decision", "VARCHAR"), ("reason", "VARCHAR"), ("run_id", "VARCHAR"),
     ],
     "submissions": [
         ("mining_date", "DATE"), ("alpha_hash", "VARCHAR"), ("field", "VARCHAR"), ("expression", "VARCHAR"),
@@ -82,6 +93,8 @@ PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "simulations": ("mining_date", "field"),
     "checklists": ("mining_date", "field"),
     "submissions": ("mining_date",),
+    "gate_checks": ("mining_date",),
+    "submission_order": ("mining_date",),
     "experience": (),
 }
 
@@ -95,6 +108,8 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "simulations": ("mining_date", "field", "alpha_hash"),
     "checklists": ("mining_date", "field", "alpha_hash", "check_name"),
     "submissions": ("mining_date", "alpha_hash"),
+    "gate_checks": ("mining_date", "alpha_hash", "check_name"),
+    "submission_order": ("mining_date", "alpha_hash"),
     "experience": ("field", "family", "pattern", "settings_key"),
 }
 
@@ -116,9 +131,22 @@ def ddl(table: str) -> str:
 
 
 def ensure_schema(con, tables=None) -> None:
-    """Create every table (or those named in ``tables``) that does not exist yet. Idempotent."""
-    for name in tables or TABLES:
-        con.execute(ddl(name))
+    """Create every table (or those named in ``tables``) that does not exist yet, and add the columns a newer
+    schema appended to an existing one (``ALTER TABLE ... ADD COLUMN``: a DuckDB file written by
+    an older version keeps its rows; the new columns are NULL there). Idempotent."""
+    names = list(tables or TABLES)
+    live: dict[str, set[str]] = {}
+    sql = ("SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+           "AND table_schema = current_schema()")
+    for table, col in con.execute(sql).fetchall():
+        live.setdefault(table, set()).add(col)
+    for name in names:
+        if name not in live:
+            con.execute(ddl(name))
+            continue
+        for col, kind in TABLES[name]:
+            if col not in live[name]:
+                con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {kind}')
 
 
 def schema_problems(con, table: str) -> list[str]:

@@ -1,4 +1,6 @@
 """The daily pipeline through Dagster on a synthetic panel: tables, idempotence, checks, metadata."""
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 
@@ -25,7 +27,7 @@ def test_summary_matches_tables(mined):
         assert sims.height == 2 * BUDGET and set(sims["status"]) <= {"ok", "error", "unsupported"}
         checks = reads.read_partitions(con, "checklists", keys)
         ok = int((sims["status"] == "ok").sum())
-        assert checks.height == 7 * ok + (2 * BUDGET - ok)            # 7 §7 checks per ok simulation
+        assert checks.height == 17 * ok + (2 * BUDGET - ok)           # the 17-check alpha checklist per ok simulation
         progress = reads.read_partitions(con, "search_progress", keys)
         assert progress.height >= 2 and progress["stop_reason"].drop_nulls().to_list() == ["budget", "budget"]
         assert sorted(reads.read_partitions(con, "themes", keys)["field"].to_list()) == sorted(s["fields"])
@@ -33,11 +35,20 @@ def test_summary_matches_tables(mined):
             assert schema.schema_problems(con, table) == [], table
             assert reads.duplicate_keys(con, table) == 0, table
         assert con.execute("SELECT count(*) FROM candidates WHERE run_id = ''").fetchone()[0] == 0
-        # the independent winners of the summary are winners, pairwise below 0.7 and include every submission
-        assert s["independent_winners"] == len(s["independent"]) >= s["submitted"] > 0
+        # the independent winners of the summary are winners; the gate ranks every winner, with a reason for each
+        # decision, and submits only from them
+        assert s["independent_winners"] == len(s["independent"]) > 0
         v = reads.verdicts(con, keys)
         winners = set(v.filter(v["verdict"] == "winner")["alpha_hash"].to_list())
         assert {w["alpha_hash"] for w in s["independent"]} <= winners
+        order = reads.read_partitions(con, "submission_order", [DATE])
+        assert set(order["alpha_hash"]) == winners and order["reason"].null_count() == 0
+        assert sorted(order["rank"].to_list()) == list(range(1, order.height + 1))
+        subs = reads.read_partitions(con, "submissions", [DATE])
+        assert set(subs["alpha_hash"]) == set(order.filter(order["decision"] == "submit")["alpha_hash"])
+        assert subs.height == s["submitted"] <= 4
+        gate = reads.read_partitions(con, "gate_checks", [DATE])
+        assert gate.height == 17 * order.height
     finally:
         con.close()
 
@@ -58,7 +69,7 @@ def test_materialisation_metadata(mined):
     inst = mined["instance"]
     rec = inst.fetch_materializations(dg.AssetKey("checklists"), limit=1).records[0]
     md = rec.asset_materialization.metadata
-    assert {"rows", "best_alphas", "winner", "near_miss", "independent_winners"} <= set(md)
+    assert {"alpha_check_rows", "alpha_checks", "best_alphas", "winner", "near_miss", "independent_winners"} <= set(md)
     assert md["best_alphas"].value.startswith("| hash |")
     assert "data:image/png;base64," in md["best_alpha_pnl"].value
     assert md["best_alpha_pnl_path"].value.endswith(".png")
@@ -67,6 +78,16 @@ def test_materialisation_metadata(mined):
     assert cand["progress"].value.startswith("| gen |") and "independent" in cand["progress"].value
     sims = inst.fetch_materializations(dg.AssetKey("simulations"), limit=1).records[0].asset_materialization.metadata
     assert sims["simulated_now"].value + sims["replayed"].value == BUDGET
+    # the alpha checks are counted per check, and each search links its best winners' result pages
+    assert md["alpha_checks"].value.startswith("| alpha check |") and "| DEFLATED_SHARPE |" in md["alpha_checks"].value
+    pages = {k: v.value for k, v in md.items() if k.startswith("page_")}
+    assert 0 < len(pages) <= 5 and all(Path(p).is_file() and Path(p).read_text().startswith("<!DOCTYPE html")
+                                       for p in pages.values())
+    sub = inst.fetch_materializations(dg.AssetKey("submissions"), limit=1).records[0].asset_materialization.metadata
+    assert sub["submission_order"].value.startswith("| rank | decision | hash |")
+    assert sub["finalists"].value > 0 and any(k.startswith("page_") for k in sub)
+    linked = [k[len("page_"):] for k in sub if k.startswith("page_")]
+    assert all(f"[`{h}`](file://" in sub["submission_order"].value for h in linked)
 
 
 def test_running_the_day_twice_gives_the_same_tables(mined):

@@ -42,8 +42,11 @@ def test_real_day_is_idempotent_checked_and_leaks_no_secret(real_panel_available
     assert sims.height == 60 and ok >= 55
     kept = sims.filter(sims["daily_pnl"].is_not_null())          # daily PnL kept for IS sharpe >= 0.8
     assert kept.height > 0 and len(kept["daily_pnl"][0]) == 1259 and (kept["is_sharpe"] >= 0.8).all()
-    assert checks.height == 7 * ok + (60 - ok)
-    assert 0 < first["submitted"] <= first["independent_winners"] <= first["passed"]
+    assert checks.height == 17 * ok + (60 - ok)                 # the alpha checklist per ok simulation
+    assert first["independent_winners"] <= first["passed"] and first["submitted"] <= 4
+    # the gate ranked every winner, each decision with its reason (deflated sharpe after the day's trials)
+    assert len(first["gate"]) == min(8, first["passed"]) and all(g["reason"] for g in first["gate"])
+    assert all(g["n_trials"] >= 60 for g in first["gate"])
     second = run_mine(DATE, ["close"], 60, duckdb_path=db, instance=inst)
     con = duckdb.connect(db, read_only=True)
     assert {t: reads.table_fingerprint(con, t) for t in schema.TABLES} == prints

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alpha_core.gate.checks import SELF_CORR_MAX_DAYS, self_correlation
+from alpha_core.gate.checks import self_correlation
+from alpha_core.gate.correlation import SELF_CORR_MAX_DAYS
 from alpha_core.gate.correlation import (Independent, correlation_matrix, independent_set, last_common_days,
                                          max_correlation, pnl_matrix)
 

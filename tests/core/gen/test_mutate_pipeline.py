@@ -3,7 +3,7 @@ import datetime as dt
 
 import numpy as np
 
-from alpha_core.brain.dryrun import dry_run_submissions
+from alpha_core.brain.dryrun import dry_run_records
 from alpha_core.gate.checks import Check
 from alpha_core.gen.pipeline import verdict
 
@@ -17,20 +17,13 @@ def test_verdict_rules():
     assert verdict(near + [Check("HIGH_TURNOVER", "FAIL", 0.9, 0.7)]) == "fail"
 
 
-def _w(h, fit, pnl):
-    dates = np.arange(np.datetime64("2014-01-01"), np.datetime64("2014-01-01") + len(pnl))
-    return {"alpha_hash": h, "field": "close", "expression": "e", "settings_json": "{}", "is_sharpe": fit,
-            "is_fitness": fit, "pnl": np.asarray(pnl, float), "dates": dates}
+def test_dry_run_records_of_the_gate_picks():
+    from alpha_core.gate.order import Finalist
 
-
-def test_dry_run_limit_duplicates_and_correlation():
-    rng = np.random.default_rng(1)
-    base = rng.normal(size=100)
-    winners = [_w("a", 2.0, base), _w("b", 1.9, base * 2 + 0.01 * rng.normal(size=100)),   # copy of a
-               _w("c", 1.8, rng.normal(size=100)), _w("d", 1.7, rng.normal(size=100)),
-               _w("e", 1.6, rng.normal(size=100)), _w("f", 1.5, rng.normal(size=100)),
-               _w("old", 3.0, rng.normal(size=100))]
-    rows, kept = dry_run_submissions("2026-01-02", winners, {"old"}, [], now=dt.datetime(2026, 1, 2, 12))
-    assert [r["alpha_hash"] for r in rows] == ["a", "c", "d", "e"]      # best first, no dup, no copy, max 4
-    assert [w["alpha_hash"] for w in kept] == ["a", "c", "d", "e", "f"]   # every independent winner, unlimited
+    dates = np.arange(np.datetime64("2014-01-01"), np.datetime64("2014-01-01") + 100)
+    picks = [Finalist(h, "close", "rank(close)", "{}", {"is_sharpe": 2.0, "is_fitness": 1.4}, np.ones(100), dates,
+                      [Check("SELF_CORRELATION", "PASS", 0.31, 0.7)]) for h in ("a", "b")]
+    rows = dry_run_records("2026-01-02", picks, [], now=dt.datetime(2026, 1, 2, 12))
+    assert [r["alpha_hash"] for r in rows] == ["a", "b"] and rows[0]["max_self_corr"] == 0.31
     assert all(r["mode"] == "dry-run" and r["status"] == "DRY_RUN" and r["brain_alpha_id"] is None for r in rows)
+    assert rows[0]["submitted_at"] == dt.datetime(2026, 1, 2, 12) and rows[0]["is_fitness"] == 1.4

@@ -35,8 +35,9 @@ def _memo(result, date=DATE, field=FIELD):
 
 
 def _trace(result):
-    """Every decision of a search and the IS numbers it read (no OS column)."""
+    """Every decision of a search, its alpha checklist and the IS numbers it read (no OS column)."""
     return [(t.alpha_hash, t.origin, t.move, t.parent_hash, t.generation, t.verdict, t.score,
+             tuple((c.name, c.result, c.value, c.limit) for c in t.checks),
              tuple(t.row.get(k) for k in ("status", "is_sharpe", "is_fitness", "is_turnover", "is_max_weight",
                                           "is_sub_universe_sharpe")))
             for t in result.trials]
@@ -128,28 +129,8 @@ def test_consecutive_failures_switch(real_panel, monkeypatch):
     assert all(not t.ok and t.verdict == "fail" for t in r.trials)
 
 
-def _os_scrambled(panel):
-    """A copy of ``panel`` whose MATRIX fields are multiplied by a random factor in [0.5, 1.5) per cell on
-    the OS dates (the last ceil(0.2 T) rows); IS rows and group fields are untouched."""
-    from alpha_core.data.panel import Panel
-
-    n_is = panel.T - math.ceil(0.2 * panel.T)
-    rng = np.random.default_rng(0)
-    factors = rng.uniform(0.5, 1.5, size=(panel.T - n_is, panel.N))
-
-    def scrambled(name):
-        def load():
-            a = np.array(panel[name], dtype=np.float64)
-            a[n_is:] *= factors
-            return a
-        return load
-
-    fields = {f: (lambda f=f: panel[f]) if f in panel.group_fields else scrambled(f) for f in panel.field_names()}
-    return Panel.from_arrays(panel.dates, panel.tickers, fields, panel.group_fields, panel.label + " (OS scrambled)")
-
-
-def test_os_is_a_holdout_nobody_reads(real_panel, base):
-    other = _os_scrambled(real_panel)
+def test_os_is_a_holdout_nobody_reads(real_panel, os_scrambled_panel, base):
+    other = os_scrambled_panel
     n_is = real_panel.T - math.ceil(0.2 * real_panel.T)
     assert np.array_equal(other["close"][:n_is], real_panel["close"][:n_is], equal_nan=True)
     assert not np.allclose(other["close"][n_is:], real_panel["close"][n_is:], equal_nan=True)
@@ -161,13 +142,13 @@ def test_os_is_a_holdout_nobody_reads(real_panel, base):
     assert differ > 0.8 * len(pairs)                             # while OS moved under nearly every alpha
 
 
-def test_is_metrics_ignore_os_data_in_every_universe(real_panel):
+def test_is_metrics_ignore_os_data_in_every_universe(real_panel, os_scrambled_panel):
     """The IS block of one simulation (incl. the sub-universe sharpe, TOP200 membership, decay reaching back,
     truncation) is the same when only OS-period data change: no boundary leak from the first OS day."""
     from alpha_core.gen.templates import settings_for
     from alpha_core.sim.simulate import simulate_one
 
-    other = _os_scrambled(real_panel)
+    other = os_scrambled_panel
     for expr, st in [("rank(-ts_delta(close, 5))", {"decay": 8, "universe": "TOP200"}),
                      ("-ts_zscore(volume / adv20, 20) * rank(cap)", {"decay": 0, "truncation": 0.01}),
                      ("group_rank(ts_mean(returns, 60), industry)", {"decay": 16, "neutralization": "SECTOR"})]:

@@ -137,6 +137,24 @@ def test_schema_problems_detects_drift():
     assert schema.schema_problems(con, "themes") == ["themes.reason missing", "themes.extra not in the schema"]
 
 
+def test_an_older_file_gains_the_new_columns_and_keeps_its_rows(tmp_path):
+    """A DuckDB file written before ``checklists.message`` existed: the next write adds the column (NULL in the
+    old rows) instead of failing, and nothing stored is lost."""
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    old = [(c, k) for c, k in schema.TABLES["checklists"] if c != "message"]
+    con.execute("CREATE TABLE checklists (" + ", ".join(f'"{c}" {k}' for c, k in old) + ")")
+    con.execute("INSERT INTO checklists VALUES ('2026-01-01', 'close', 'h0', 'LOW_SHARPE', 'PASS', 1.5, 1.25, "
+                "'winner', 'r0')")
+    assert schema.schema_problems(con, "checklists") == ["checklists.message missing"]
+    row = {"mining_date": "2026-01-02", "field": "close", "alpha_hash": "h1", "check_name": "NOVELTY",
+           "result": "FAIL", "value": 0.95, "limit_value": 0.9, "verdict": "fail", "message": "near-copy"}
+    replace_partitions(con, "checklists", [("2026-01-02", "close")], [row], run_id="r1")
+    assert schema.schema_problems(con, "checklists") == []
+    assert con.execute("SELECT alpha_hash, message FROM checklists ORDER BY 1").fetchall() == [
+        ("h0", None), ("h1", "near-copy")]
+    con.close()
+
+
 def test_connect_waits_for_a_lock_held_by_another_process(tmp_path):
     path = tmp_path / "locked.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
