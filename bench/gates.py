@@ -75,6 +75,7 @@ def simulated_alphas(panel, n: int, seed: int) -> list[dict]:
             pnl, dates = is_pnl(row)
             if pnl.size < 60 or not np.nanstd(pnl) > 0:
                 continue
+            row = {k: v for k, v in row.items() if k not in ("pnl_dates", "daily_pnl", "result_json")}  # arrays kept
             seen.add(outcome.hash)
             out.append({"hash": outcome.hash, "expression": outcome.canonical, "program": outcome.lint.program,
                         "row": row, "pnl": pnl, "dates": dates, "settings": outcome.settings})
@@ -138,6 +139,7 @@ def main(argv=None) -> int:
     print(f"setup: {len(cands)} candidates, {len(lib)} library alphas ({source}); "
           f"{len(public.ids)} public alphas; {setup:.1f} s (not timed)")
 
+    base = _vm("VmRSS")
     _reset_peak()
     steps = {}
     t = time.perf_counter()
@@ -176,6 +178,7 @@ def main(argv=None) -> int:
     print(f"{'total':<62}{total:>9.2f}   target < {TARGET_SECONDS:.0f} s: {'met' if total < TARGET_SECONDS else 'NOT met'}")
     print(f"{'peak resident memory during the timed part (MB)':<62}{peak:>9.0f}   target < {TARGET_MB:.0f} MB: "
           f"{'met' if peak < TARGET_MB else 'NOT met'}")
+    print(f"{'  of which held before it (panel, inputs, libraries) (MB)':<62}{base:>9.0f}")
     fails = {}
     for f in finalists:
         for c in f.checks:
@@ -184,7 +187,7 @@ def main(argv=None) -> int:
     print(f"\nchecks failed among the {len(cands)} candidates: {dict(sorted(fails.items()))}")
     print(f"gate: {sum(r['decision'] == 'submit' for r in out.order_rows)} chosen of {len(out.order_rows)}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"steps": steps, "total_s": total, "peak_mb": peak,
+        Path(args.json).write_text(json.dumps({"steps": steps, "total_s": total, "peak_mb": peak, "base_mb": base,
                                                "candidates": len(cands), "library": len(lib), "source": source,
                                                "fails": fails}, indent=2))
         print(f"JSON: {args.json}")

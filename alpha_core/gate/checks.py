@@ -57,12 +57,13 @@ class SelfCorrelation:
     """Self-correlation of a candidate with the accepted alphas (§6).
 
     ``value``: max Pearson correlation over the compared pairs (None when no pair was compared);
-    ``pairs``: (correlation, accepted sharpe) of each compared pair; ``skipped``: pairs with < 30 common days
+    ``pairs``: (P, 2) float64 rows (correlation, accepted sharpe), one per compared pair (a sequence of such
+    pairs is accepted too); ``skipped``: pairs with < 30 common days
     or zero variance.
     """
 
     value: float | None
-    pairs: tuple[tuple[float, float], ...]
+    pairs: np.ndarray | Sequence[tuple[float, float]]
     skipped: int
 
 
@@ -97,10 +98,12 @@ def self_correlations(cands: Sequence[tuple[np.ndarray, np.ndarray]],
     labels = [f"self_correlation: candidate {k}" for k in range(len(cands))] + \
              [f"self_correlation: accepted alpha {k}" for k in range(len(accepted))]
     corr = series_correlations(cands, [(a[0], a[1]) for a in accepted], labels)
+    sharpe = np.asarray([float(a[2]) for a in accepted], dtype=np.float64)
     out = []
     for row in corr:
-        pairs = tuple((float(c), float(a[2])) for c, a in zip(row, accepted) if np.isfinite(c))
-        out.append(SelfCorrelation(max(c for c, _ in pairs) if pairs else None, pairs, len(accepted) - len(pairs)))
+        idx = np.flatnonzero(np.isfinite(row))
+        pairs = np.column_stack([row[idx], sharpe[idx]])
+        out.append(SelfCorrelation(float(row[idx].max()) if idx.size else None, pairs, len(accepted) - idx.size))
     return out
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from alpha_core.gate.checklist import GateLimits, deflated_check, replace_check
 from alpha_core.gate.checks import FAIL, PASS, SELF_CORR_SHARPE_RATIO, Check
-from alpha_core.gate.correlation import SELF_CORR_MAX_DAYS, SELF_CORR_MIN_DAYS, correlation_matrix, pnl_matrix
+from alpha_core.gate.correlation import pnl_matrix, series_correlations
 from alpha_core.gate.deflated import deflated_sharpe_of, effective_trials, mean_pairwise_correlation
 
 DAILY_CAP = 4               # BRAIN's REGULAR_SUBMISSION limit (SIMULATION.md §7)
@@ -156,30 +156,34 @@ def day_gate(mining_date: str, finalists: Sequence[Finalist], accepted: Sequence
     items.sort(key=lambda x: (-x[1], -(x[0].row.get("is_fitness") or -1e9), x[0].alpha_hash))
 
     series = [(f.pnl, f.dates) for f, _, _ in items] + [(p, d) for p, d, *_ in accepted]
-    corr = np.zeros((0, 0))
-    if series:
-        m, _ = pnl_matrix(series, max_days=SELF_CORR_MAX_DAYS)
-        corr = correlation_matrix(m[: len(items)], m, SELF_CORR_MIN_DAYS)
-    acc_cols = list(range(len(items), len(series)))
-    acc_sharpe = [float(a[2] or 0.0) for a in accepted]
-    acc_hash = [str(a[3]) if len(a) > 3 else "accepted" for a in accepted]
+    n_items = len(items)
+    corr = series_correlations(series[:n_items], series) if n_items else np.zeros((0, len(series)))
+    other_sharpe = np.asarray([float(f.row.get("is_sharpe") or 0.0) for f, _, _ in items]
+                              + [float(a[2] or 0.0) for a in accepted], dtype=np.float64)
+    other_hash = [f.alpha_hash for f, _, _ in items] + [str(a[3]) if len(a) > 3 else "accepted" for a in accepted]
+    acc_cols = np.arange(n_items, len(series))
+
+    def who(j: int) -> str:
+        return f"{other_hash[j][:12]} ({'chosen earlier today' if j < n_items else 'submitted before'})"
 
     chosen_idx: list[int] = []
     gate_rows, order_rows, chosen = [], [], []
     for rank, (f, dsr, checks) in enumerate(items, start=1):
         sharpe = f.row.get("is_sharpe")
-        others = [(corr[rank - 1, j], float(items[j][0].row.get("is_sharpe") or 0.0), items[j][0].alpha_hash,
-                   "chosen earlier today") for j in chosen_idx]
-        others += [(corr[rank - 1, j], s, h, "submitted before") for j, s, h in zip(acc_cols, acc_sharpe, acc_hash)]
-        others = [o for o in others if np.isfinite(o[0])]
-        worst = max(others, default=None, key=lambda o: o[0])
-        blocking = [o for o in others if o[0] >= CORR_LIMIT
-                    and not (sharpe is not None and sharpe >= SELF_CORR_SHARPE_RATIO * o[1])]
-        value = float(worst[0]) if worst is not None else None
-        sc = Check("SELF_CORRELATION", FAIL if blocking else PASS, value, CORR_LIMIT,
-                   (f"{blocking[0][0]:.2f} with {blocking[0][2][:12]} ({blocking[0][3]})" if blocking else
-                    f"max {value:.2f} with {worst[2][:12]} ({worst[3]})" if worst is not None else
-                    "nothing to compare with"))
+        cols = np.concatenate([np.asarray(chosen_idx, dtype=np.int64), acc_cols])   # chosen today, then submitted
+        row = corr[rank - 1, cols] if cols.size else np.zeros(0)
+        ok = np.isfinite(row)
+        exempt = other_sharpe[cols] * SELF_CORR_SHARPE_RATIO <= sharpe if sharpe is not None else np.zeros(
+            cols.size, dtype=bool)
+        block = np.flatnonzero(ok & (row >= CORR_LIMIT) & ~exempt)
+        worst = int(np.flatnonzero(ok)[np.argmax(row[ok])]) if ok.any() else None
+        value = float(row[worst]) if worst is not None else None
+        if block.size:
+            b = int(block[np.argmax(row[block])])
+            sc = Check("SELF_CORRELATION", FAIL, value, CORR_LIMIT, f"{row[b]:.2f} with {who(int(cols[b]))}")
+        else:
+            sc = Check("SELF_CORRELATION", PASS, value, CORR_LIMIT, "nothing to compare with" if worst is None
+                       else f"max {value:.2f} with {who(int(cols[worst]))}")
         checks = replace_check(checks, sc)
         reason = None
         if f.alpha_hash in already_submitted:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alpha_core.gate.checks import self_correlation
+from alpha_core.gate.checks import self_correlation, self_correlations
 from alpha_core.gate.correlation import SELF_CORR_MAX_DAYS
 from alpha_core.gate.correlation import (Independent, correlation_matrix, independent_set, last_common_days,
                                          max_correlation, pnl_matrix)
@@ -203,6 +203,9 @@ def test_real_alphas_near_copies_correlate(real_panel):
         others = [series[o] for o in names if o != name]
         sc = self_correlation(p, d, others)
         np.testing.assert_allclose([c for c, _ in sc.pairs], np.delete(corr[i], i), atol=1e-12)
+    bulk = self_correlations([(p, d) for p, d, _ in series.values()], list(series.values()))   # one matrix
+    assert [b.value for b in bulk] == pytest.approx([float(np.max(corr[i])) for i in range(4)], abs=1e-12)
+    assert all(len(b.pairs) == 4 and b.skipped == 0 for b in bulk)
     items = [(name, p, d, sharpe) for name, (p, d, sharpe) in series.items()]
     res = independent_set(items)
     assert "cashflow" in res.kept and len(res.kept) == 2
