@@ -18,6 +18,7 @@ reason). OS metrics are copied beside for the reader; no decision reads them.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -63,7 +64,8 @@ class Finalist:
 
 @dataclass
 class GateOutcome:
-    """``gate_rows`` (table gate_checks), ``order_rows`` (table submission_order), ``chosen`` finalists in order."""
+    """``gate_rows`` (table gate_checks), ``order_rows`` (table submission_order), ``chosen`` finalists in order
+    (their ``checks`` the gate's full checklist)."""
 
     gate_rows: list[dict]
     order_rows: list[dict]
@@ -200,7 +202,7 @@ def day_gate(mining_date: str, finalists: Sequence[Finalist], accepted: Sequence
         decision = "skip" if reason else "submit"
         if decision == "submit":
             chosen_idx.append(rank - 1)
-            chosen.append(f)
+            chosen.append(dataclasses.replace(f, checks=checks))     # with the gate's checks
             reason = f"rank {rank}: deflated sharpe {dsr:.3f}" if math.isfinite(dsr) else f"rank {rank}"
         for c in checks:
             gate_rows.append({"mining_date": mining_date, "alpha_hash": f.alpha_hash, "check_name": c.name,

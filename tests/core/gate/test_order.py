@@ -63,6 +63,8 @@ def test_order_reasons_cap_and_lookahead():
     assert gate[("copy", "SELF_CORRELATION")]["result"] == "FAIL" and gate[("copy", "SELF_CORRELATION")]["value"] > 0.9
     assert gate[("peeks", "NO_LOOKAHEAD")]["result"] == "FAIL"
     assert gate[(out.chosen[0].alpha_hash, "NO_LOOKAHEAD")]["result"] == "PASS"
+    picked = {c.name: c for c in out.chosen[1].checks}                     # the chosen carry the gate's checks
+    assert picked["SELF_CORRELATION"].value is not None and picked["NO_LOOKAHEAD"].result == "PASS"
     assert all(r["os_sharpe"] == -1.0 for r in out.order_rows)                # reported, never decisive
 
 
