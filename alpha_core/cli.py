@@ -216,6 +216,50 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brain_emulator(args: argparse.Namespace) -> int:
+    """Serve the loopback BRAIN emulator (``alpha_core.brain.emulator``) until Ctrl-C; the account is
+    BRAIN_EMAIL / BRAIN_PASSWORD (never printed)."""
+    import time
+
+    from pydantic import ValidationError
+
+    from alpha_core.brain.emulator import EmulatorConfig, EmulatorError, check_loopback, run_in_thread
+    from alpha_core.config import SettingsEnvError, load_settings
+
+    try:
+        check_loopback(args.host)
+    except EmulatorError as exc:
+        _usage_error(args, "--host", str(exc))
+    try:
+        settings = load_settings()
+    except SettingsEnvError as exc:
+        _usage_error(args, None, str(exc))
+    missing = [n for n, v in (("BRAIN_EMAIL", settings.brain_email), ("BRAIN_PASSWORD", settings.brain_password))
+               if v is None or not v.get_secret_value()]
+    if missing:
+        _usage_error(args, None, f"set {' and '.join(missing)}: the emulated account's credentials")
+    try:
+        config = EmulatorConfig(email=settings.brain_email.get_secret_value(), password=settings.brain_password,
+                                faults=args.faults or "", slots=args.slots)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = {"faults": "--faults", "slots": "--slots"}.get(str(err["loc"][0]) if err["loc"] else "")
+        _usage_error(args, flag, err["msg"].removeprefix("Value error, "))
+    panel = report.load_panel_or_exit()   # a clear error now, not at the first simulation
+    try:
+        with run_in_thread(config, panel, port=args.port, host=args.host) as handle:
+            faults = ", ".join(sorted(config.faults)) or "none"
+            print(f"BRAIN emulator serving {handle.url} (slots {config.slots}, faults: {faults}); Ctrl-C stops it",
+                  flush=True)
+            while True:
+                time.sleep(3600)
+    except EmulatorError as exc:
+        print(f"alpha brain-emulator: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_mine(argv: Sequence[str]) -> int:
     """Hand ``alpha mine ...`` to the Dagster layer (its own parser owns the options)."""
     mine = importlib.import_module("alpha_assets.mine")
@@ -266,6 +310,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="F.html", help="output file (default <db dir>/reports/<hash12>.html)")
     p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
     p.set_defaults(func=cmd_report, parser=p)
+
+    from alpha_core.brain.emulator.config import faults_help
+
+    p = sub.add_parser("brain-emulator", help="serve the loopback BRAIN emulator (BRAIN_API.md §13) until Ctrl-C",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="A local HTTP server speaking BRAIN's REST API with the local simulator as its "
+                                   "engine. The account is BRAIN_EMAIL / BRAIN_PASSWORD; other credentials get 401. "
+                                   "Faults can be switched at run time: PUT /_emulator/faults {\"faults\": [...]}.",
+                       epilog="faults (--faults a,b):\n" + faults_help())
+    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: a free one, printed)")
+    p.add_argument("--host", default="127.0.0.1", help="must be 127.0.0.1: the emulator is loopback only")
+    p.add_argument("--faults", metavar="A,B", help="comma-separated faults switched on at start (see below)")
+    p.add_argument("--slots", type=int, default=3, help="concurrent simulations of the account (default 3)")
+    p.set_defaults(func=cmd_brain_emulator, parser=p)
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
                                 "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]; see alpha mine -h)")

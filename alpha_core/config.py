@@ -8,6 +8,10 @@
 | ``ALPHA_DUCKDB`` | the DuckDB file every stage writes | ``$DAGSTER_HOME/alpha.duckdb`` |
 | ``ALPHA_SUBMIT_LIVE`` | submit to BRAIN for real | ``false`` (dry-run records only) |
 | ``BRAIN_EMAIL`` / ``BRAIN_PASSWORD`` / ``BRAIN_SESSION_TOKEN`` | BRAIN credentials (SecretStr) | unset |
+| ``ALPHA_BRAIN_URL`` | BRAIN API base URL (https; plain http only on loopback, e.g. the emulator) | BRAIN's API |
+| ``ALPHA_BRAIN_ENABLED`` | send passing candidates to BRAIN | ``false`` |
+| ``ALPHA_BRAIN_MAX_CONCURRENCY`` | most simulation slots the adaptive limit may grow to (1..10) | ``3`` |
+| ``ALPHA_BRAIN_QUOTA_RESERVE`` | fraction of the daily simulation quota never spent | ``0.1`` |
 | ``ALPHA_LLM_API_KEY`` / ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` | LLM keys (SecretStr) | unset |
 
 Secrets are ``SecretStr`` wherever they are held (here and in ``BrainCredentials``): their ``repr``/``str``
@@ -86,6 +90,13 @@ class AlphaSettings(BaseSettings):
                                              validation_alias=AliasChoices("BRAIN_PASSWORD", "brain_password"))
     brain_session_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("BRAIN_SESSION_TOKEN", "brain_session_token"))
+    brain_url: str = Field(default="https://api.worldquantbrain.com",
+                           validation_alias=AliasChoices("ALPHA_BRAIN_URL", "brain_url"))
+    brain_enabled: bool = Field(default=False, validation_alias=AliasChoices("ALPHA_BRAIN_ENABLED", "brain_enabled"))
+    brain_max_concurrency: int = Field(default=3, ge=1, le=10, validation_alias=AliasChoices(
+        "ALPHA_BRAIN_MAX_CONCURRENCY", "brain_max_concurrency"))
+    brain_quota_reserve: float = Field(default=0.1, ge=0, lt=1, validation_alias=AliasChoices(
+        "ALPHA_BRAIN_QUOTA_RESERVE", "brain_quota_reserve"))
     llm_api_key: SecretStr | None = Field(default=None,
                                           validation_alias=AliasChoices("ALPHA_LLM_API_KEY", "llm_api_key"))
     openai_api_key: SecretStr | None = Field(default=None,
@@ -133,6 +144,8 @@ class AlphaSettings(BaseSettings):
         out = {"data_dir": str(self.resolved_data_dir()), "duckdb": str(self.resolved_duckdb()),
                "submit_live": self.submit_live, "search_budget": self.search_budget, "day_budget": self.day_budget,
                "search_max_seconds": self.search_max_seconds, "search_max_failures": self.search_max_failures,
+               "brain_url": self.brain_url, "brain_enabled": self.brain_enabled,
+               "brain_max_concurrency": self.brain_max_concurrency, "brain_quota_reserve": self.brain_quota_reserve,
                **{f"gate_{k}": v for k, v in self.gate_limits().model_dump().items()}}
         out.update({f"{name}_set": getattr(self, name) is not None for name in SECRET_FIELDS})
         return out
