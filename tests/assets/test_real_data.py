@@ -20,12 +20,25 @@ def real_panel_available():
 
 
 def test_real_day_is_idempotent_checked_and_leaks_no_secret(real_panel_available, home, db, monkeypatch, capfd):
-    from alpha_assets.mine import format_summary, run_mine
+    from pydantic import SecretStr
+
+    from alpha_core.brain.emulator import EmulatorConfig, run_in_thread
 
     monkeypatch.setenv("BRAIN_PASSWORD", SECRET)
     monkeypatch.setenv("BRAIN_EMAIL", "someone@example.com")
+    # the field registry signs in to a loopback BRAIN emulator with these credentials and syncs from it
+    with run_in_thread(EmulatorConfig(email="someone@example.com", password=SecretStr(SECRET))) as emulator:
+        monkeypatch.setenv("ALPHA_BRAIN_URL", emulator.url)
+        _real_day(db, capfd)
+
+
+def _real_day(db, capfd):
+    from alpha_assets.mine import format_summary, run_mine
+
     inst = dg.DagsterInstance.ephemeral()
     first = run_mine(DATE, ["close"], 60, duckdb_path=db, instance=inst)
+    sync = inst.fetch_materializations(dg.AssetKey("field_registry"), limit=1).records[0]
+    assert sync.asset_materialization.metadata["source"].value == "brain"       # synced with the secret
     con = duckdb.connect(db, read_only=True)
     prints = {t: reads.table_fingerprint(con, t) for t in schema.TABLES}
     registry = reads.read_partitions(con, "field_registry")

@@ -1,5 +1,7 @@
-"""No secret value in the repr / str of any resource or settings object of a run, its run config or its event log."""
+"""No secret value in the repr / str of any resource or settings object of a run, its run config or its event log,
+while the run really uses the BRAIN credentials (the field registry syncs from a loopback BRAIN emulator)."""
 import dagster as dg
+from pydantic import SecretStr
 
 from alpha_assets.definitions import build_definitions
 from alpha_assets.mine import format_summary, run_mine
@@ -17,8 +19,18 @@ def _texts(*objects) -> list[str]:
 
 
 def test_no_secret_in_resources_settings_run_config_or_event_log(home, db, monkeypatch, capfd):
+    from alpha_core.brain.emulator import EmulatorConfig, run_in_thread
+
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
+    config = EmulatorConfig(email=SECRETS["BRAIN_EMAIL"], password=SecretStr(SECRETS["BRAIN_PASSWORD"]),
+                            session_token=SecretStr(SECRETS["BRAIN_SESSION_TOKEN"]))
+    with run_in_thread(config) as emulator:
+        monkeypatch.setenv("ALPHA_BRAIN_URL", emulator.url)
+        _check_no_secret(db, capfd)
+
+
+def _check_no_secret(db, capfd):
     settings = AlphaSettings()
     # the secrets are loaded (so the test below can fail) and reachable only as SecretStr
     assert settings.llm_api_key.get_secret_value() == SECRETS["ALPHA_LLM_API_KEY"]
@@ -33,6 +45,8 @@ def test_no_secret_in_resources_settings_run_config_or_event_log(home, db, monke
         texts += _texts(resolved, *(getattr(resolved, k) for k in defs.resources))
     inst = dg.DagsterInstance.ephemeral()
     summary = run_mine(DATE, ["close"], 1, duckdb_path=db, synthetic="120,20,1", instance=inst)
+    sync = inst.fetch_materializations(dg.AssetKey("field_registry"), limit=1).records[0]
+    assert sync.asset_materialization.metadata["source"].value == "brain"          # the credentials were used
     for run in inst.get_runs():
         texts += _texts(run.run_config, run.tags, run)
         for rec in inst.all_logs(run.run_id):
