@@ -216,6 +216,74 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_or_exit(args: argparse.Namespace) -> Path:
+    """The DuckDB file of ``--db`` or the settings (``ALPHA_DUCKDB`` / ``$DAGSTER_HOME/alpha.duckdb``); a usage
+    error (exit 2) when it does not exist."""
+    from alpha_core.config import SettingsEnvError, load_settings
+
+    if args.db:
+        db = Path(args.db)
+    else:
+        try:
+            db = load_settings().resolved_duckdb()
+        except SettingsEnvError as exc:
+            _usage_error(args, None, str(exc))
+    if not db.is_file():
+        _usage_error(args, "--db" if args.db else None,
+                     f"no DuckDB file at {db}" + ("" if args.db else " (set ALPHA_DUCKDB or pass --db)"))
+    return db
+
+
+def cmd_brain_simulate(args: argparse.Namespace) -> int:
+    """Simulate the day's ``--top`` ranked winners on BRAIN (``ALPHA_BRAIN_URL``) through the ledger; one line per
+    alpha (status, BRAIN alpha id, IS sharpe). Exit 1 when BRAIN cannot be used."""
+    import httpx
+
+    from alpha_core.brain.calibration import send_day_to_brain
+    from alpha_core.brain.client import BrainClient
+    from alpha_core.brain.errors import BrainError
+    from alpha_core.config import SettingsEnvError, load_settings
+
+    db = _db_or_exit(args)
+    try:
+        settings = load_settings()
+        with BrainClient.from_settings(settings) as client:
+            outcomes = send_day_to_brain(str(db), args.date, args.top, client)
+    except (SettingsEnvError, ValueError, BrainError, httpx.HTTPError) as exc:
+        print(f"alpha brain simulate: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    for o in outcomes:
+        sharpe = ((o.alpha or {}).get("is") or {}).get("sharpe")
+        print(f"{o.alpha_hash[:12]}  {o.status:<10} alpha {o.alpha_id or '-':<10} IS sharpe "
+              f"{'-' if sharpe is None else f'{sharpe:.2f}'}  {'posted' if o.posted else 'from the ledger'}"
+              + (f"  {o.message}" if o.message else ""))
+    return 0
+
+
+def cmd_brain_calibration(args: argparse.Namespace) -> int:
+    """Local versus BRAIN for every alpha simulated on both (``alpha_core.brain.calibration``), and the agreement."""
+    from alpha_core.brain.calibration import calibration_rows, calibration_summary
+    from alpha_core.report import format_table
+    from alpha_core.store.writes import reading
+
+    db = _db_or_exit(args)
+    with reading(db) as con:
+        rows = calibration_rows(con)
+    summary = calibration_summary(rows)
+    if args.json:
+        print(json.dumps({"rows": rows, "summary": summary}, indent=2))
+        return 0
+    if not rows:
+        print("no alpha is simulated both locally and on BRAIN yet (alpha brain simulate --date D)")
+        return 0
+    cols = ["alpha_hash", "local_sharpe", "brain_sharpe", "local_turnover", "brain_turnover", "local_fitness",
+            "brain_fitness", "local_verdict", "brain_verdict"]
+    print(format_table([{**r, "alpha_hash": r["alpha_hash"][:12]} for r in rows], cols))
+    print("agreement: " + "  ".join(f"{k} {'-' if v is None else (f'{v:.3g}' if isinstance(v, float) else v)}"
+                                    for k, v in summary.items()))
+    return 0
+
+
 def cmd_brain_emulator(args: argparse.Namespace) -> int:
     """Serve the loopback BRAIN emulator (``alpha_core.brain.emulator``) until Ctrl-C; the account is
     BRAIN_EMAIL / BRAIN_PASSWORD (never printed)."""
@@ -324,6 +392,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", metavar="A,B", help="comma-separated faults switched on at start (see below)")
     p.add_argument("--slots", type=int, default=3, help="concurrent simulations of the account (default 3)")
     p.set_defaults(func=cmd_brain_emulator, parser=p)
+
+    brain = sub.add_parser("brain", help="BRAIN: simulate the day's ranked winners, compare local and BRAIN")
+    bsub = brain.add_subparsers(dest="brain_command", required=True, metavar="{simulate,calibration}")
+    p = bsub.add_parser("simulate", help="simulate the day's best-ranked winners on BRAIN (ALPHA_BRAIN_URL)")
+    p.add_argument("--date", required=True, help="mining day YYYY-MM-DD whose submission order is read")
+    p.add_argument("--top", type=int, default=4, help="how many of the ranked winners (default 4)")
+    p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
+    p.set_defaults(func=cmd_brain_simulate, parser=p)
+    p = bsub.add_parser("calibration", help="local versus BRAIN metrics and verdicts, side by side")
+    p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
+    p.add_argument("--json", action="store_true", help="rows and summary as JSON")
+    p.set_defaults(func=cmd_brain_calibration, parser=p)
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
                                 "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]; see alpha mine -h)")
