@@ -19,8 +19,8 @@ def _fmt(v, nd=3) -> str:
     return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
 
 
-PAGES_PER_STEP = 12      # result pages written by the day's gate (the top of the submission order)
-SEARCH_PAGES = 5         # result pages written per search (its best winners); about 0.5-1 s a page
+PAGES_PER_STEP = 8       # result pages written by the day's gate (the top of the submission order)
+SEARCH_PAGES = 3         # result pages written per search (its best winners); about 0.3-0.5 s a page
 
 
 def md_cell(text, code: bool = False) -> str:
