@@ -188,20 +188,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the result page of one alpha (``alpha_core.page``) and print its path."""
-    from alpha_core.config import SettingsEnvError, load_settings
     from alpha_core.data.loader import DataFileError
     from alpha_core.page import PageError, write_page
 
-    if args.db:
-        db = Path(args.db)
-    else:
-        try:
-            db = load_settings().resolved_duckdb()
-        except SettingsEnvError as exc:
-            _usage_error(args, None, str(exc))
-    if not db.is_file():
-        _usage_error(args, "--db" if args.db else None,
-                     f"no DuckDB file at {db}" + ("" if args.db else " (set ALPHA_DUCKDB or pass --db)"))
+    db = _db_or_exit(args)
     if args.out:
         _check_writable(args, "--out", args.out)
     try:
