@@ -67,7 +67,8 @@ class SelfCorrelation:
     skipped: int
 
 
-def _finite(x) -> float | None:
+def finite_or_none(x) -> float | None:
+    """``x`` as a float, or None when it is None, NaN or infinite."""
     if x is None:
         return None
     x = float(x)
@@ -110,7 +111,7 @@ def self_correlations(cands: Sequence[tuple[np.ndarray, np.ndarray]],
 def _limits(delay: int, overrides: Mapping[str, float] | None) -> dict[str, float]:
     base = dict(DEFAULT_LIMITS[0 if delay == 0 else 1])
     for name, lim in (overrides or {}).items():
-        if name in base and _finite(lim) is not None:
+        if name in base and finite_or_none(lim) is not None:
             base[name] = float(lim)
     return base
 
@@ -118,7 +119,7 @@ def _limits(delay: int, overrides: Mapping[str, float] | None) -> dict[str, floa
 def sub_universe_limit(sharpe: float | None, universe: str) -> float | None:
     """``0.75 * sqrt(sub_size / size) * sharpe`` for the next smaller universe; None if none or no sharpe."""
     sub = SUB_UNIVERSE.get(universe)
-    if sub is None or _finite(sharpe) is None:
+    if sub is None or finite_or_none(sharpe) is None:
         return None
     return SUB_UNIVERSE_FACTOR * math.sqrt(UNIVERSE_SIZES[sub] / UNIVERSE_SIZES[universe]) * float(sharpe)
 
@@ -135,10 +136,10 @@ def submission_checks(is_metrics: Mapping, settings, sub_universe_sharpe: float 
     Returns one ``Check`` per name, in the §7 order.
     """
     lim = _limits(int(settings.delay), limits)
-    sharpe = _finite(is_metrics.get("sharpe"))
-    fitness = _finite(is_metrics.get("fitness"))
-    turnover = _finite(is_metrics.get("turnover"))
-    max_weight = _finite(is_metrics.get("maxWeight"))
+    sharpe = finite_or_none(is_metrics.get("sharpe"))
+    fitness = finite_or_none(is_metrics.get("fitness"))
+    turnover = finite_or_none(is_metrics.get("turnover"))
+    max_weight = finite_or_none(is_metrics.get("maxWeight"))
 
     def at_least(name, value, limit):
         return Check(name, PASS if value is not None and value >= limit else FAIL, value, limit)
@@ -153,7 +154,7 @@ def submission_checks(is_metrics: Mapping, settings, sub_universe_sharpe: float 
               at_most("CONCENTRATED_WEIGHT", max_weight, lim["CONCENTRATED_WEIGHT"])]
 
     universe = getattr(settings, "local_universe", settings.universe)
-    sub_value = _finite(sub_universe_sharpe)
+    sub_value = finite_or_none(sub_universe_sharpe)
     if SUB_UNIVERSE.get(universe) is None:
         checks.append(Check("LOW_SUB_UNIVERSE_SHARPE", PENDING, sub_value, None))
     else:
@@ -176,7 +177,7 @@ def submission_checks(is_metrics: Mapping, settings, sub_universe_sharpe: float 
 def fitness_label(fitness: float | None, delay: int = 1) -> str | None:
     """BRAIN's fitness label (§8): Spectacular / Excellent / Good / Average / Needs Improvement; None if
     fitness is undefined."""
-    f = _finite(fitness)
+    f = finite_or_none(fitness)
     if f is None:
         return None
     for label, threshold in FITNESS_LABELS[0 if int(delay) == 0 else 1]:

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from alpha_core.gate.checklist import GateLimits, deflated_check, replace_check
-from alpha_core.gate.checks import FAIL, PASS, SELF_CORR_SHARPE_RATIO, Check
+from alpha_core.gate.checks import FAIL, PASS, SELF_CORR_SHARPE_RATIO, Check, finite_or_none
 from alpha_core.gate.correlation import pnl_matrix, series_correlations
 from alpha_core.gate.deflated import deflated_sharpe_of, effective_trials, mean_pairwise_correlation
 
@@ -206,7 +206,8 @@ def day_gate(mining_date: str, finalists: Sequence[Finalist], accepted: Sequence
             reason = f"rank {rank}: deflated sharpe {dsr:.3f}" if math.isfinite(dsr) else f"rank {rank}"
         for c in checks:
             gate_rows.append({"mining_date": mining_date, "alpha_hash": f.alpha_hash, "check_name": c.name,
-                              "result": c.result, "value": _num(c.value), "limit_value": _num(c.limit),
+                              "result": c.result, "value": finite_or_none(c.value),
+                              "limit_value": finite_or_none(c.limit),
                               "message": c.message or None})
         order_rows.append({"mining_date": mining_date, "rank": rank, "alpha_hash": f.alpha_hash, "field": f.field,
                            "expression": f.expression, "settings_json": f.settings_json,
@@ -214,13 +215,6 @@ def day_gate(mining_date: str, finalists: Sequence[Finalist], accepted: Sequence
                            "is_fitness": f.row.get("is_fitness"), "os_sharpe": f.row.get("os_sharpe"),
                            "n_trials": stats.n_trials, "decision": decision, "reason": reason})
     return GateOutcome(gate_rows, order_rows, chosen)
-
-
-def _num(v) -> float | None:
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def gate_day(con, mining_date: str, panel, limits: GateLimits | None = None, cap: int = DAILY_CAP) -> GateOutcome:
