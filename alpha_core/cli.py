@@ -397,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
                                 "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]; see alpha mine -h)")
+    from alpha_core.gen.llm.cli import add_research_parser
+
+    add_research_parser(sub)
     return parser
 
 

@@ -12,7 +12,16 @@
 | ``ALPHA_BRAIN_ENABLED`` | send passing candidates to BRAIN | ``false`` |
 | ``ALPHA_BRAIN_MAX_CONCURRENCY`` | most simulation slots the adaptive limit may grow to (1..10) | ``3`` |
 | ``ALPHA_BRAIN_QUOTA_RESERVE`` | fraction of the daily simulation quota never spent | ``0.1`` |
+| ``ALPHA_BRAIN_DAY_LIMIT`` | most of a day's winners sent to BRAIN (best local IS fitness first) | ``20`` |
+| ``ALPHA_BRAIN_CLIENT_OPTIONS`` | JSON object of BRAIN client knobs (``brain.client.ClientOptions``, seconds), e.g. ``{"sim_timeout": 900}`` | ``{}`` |
+| ``ALPHA_SUBMIT_DAILY_CAP`` | most live submissions attempted per UTC day (BRAIN allows 4) | ``4`` |
 | ``ALPHA_LLM_API_KEY`` / ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` | LLM keys (SecretStr) | unset |
+| ``ALPHA_LLM_MODEL`` | litellm model string of ``alpha research`` (e.g. ``openai/gpt-4o-mini``, ``ollama/qwen2.5-coder``) | unset (no LLM) |
+| ``ALPHA_LLM_BASE_URL`` | OpenAI-compatible or Ollama base URL (e.g. ``http://localhost:11434``) | the provider's |
+| ``ALPHA_LLM_DAY_TOKENS`` | LLM tokens (prompt + answer) spent per UTC day, every request together | ``200000`` |
+| ``ALPHA_LLM_MAX_TOKENS`` | most tokens of one answer | ``2000`` |
+| ``ALPHA_LLM_TIMEOUT`` | seconds one LLM call may take | ``120`` |
+| ``ALPHA_LLM_RETRIES`` / ``ALPHA_LLM_BACKOFF`` | retries of a 429 / 5xx / timeout, first wait in seconds (doubling) | ``4`` / ``2.0`` |
 
 Secrets are ``SecretStr`` wherever they are held (here and in ``BrainCredentials``): their ``repr``/``str``
 print ``**********``; ``public_dict()`` is the only view meant for logs or metadata and it leaves them out
@@ -97,6 +106,12 @@ class AlphaSettings(BaseSettings):
         "ALPHA_BRAIN_MAX_CONCURRENCY", "brain_max_concurrency"))
     brain_quota_reserve: float = Field(default=0.1, ge=0, lt=1, validation_alias=AliasChoices(
         "ALPHA_BRAIN_QUOTA_RESERVE", "brain_quota_reserve"))
+    brain_day_limit: int = Field(default=20, ge=0, le=1000, validation_alias=AliasChoices(
+        "ALPHA_BRAIN_DAY_LIMIT", "brain_day_limit"))
+    brain_client_options: dict[str, float | int] = Field(default_factory=dict, validation_alias=AliasChoices(
+        "ALPHA_BRAIN_CLIENT_OPTIONS", "brain_client_options"))
+    submit_daily_cap: int = Field(default=4, ge=0, le=4, validation_alias=AliasChoices(
+        "ALPHA_SUBMIT_DAILY_CAP", "submit_daily_cap"))
     llm_api_key: SecretStr | None = Field(default=None,
                                           validation_alias=AliasChoices("ALPHA_LLM_API_KEY", "llm_api_key"))
     openai_api_key: SecretStr | None = Field(default=None,
@@ -104,6 +119,17 @@ class AlphaSettings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(default=None,
                                                 validation_alias=AliasChoices("ANTHROPIC_API_KEY",
                                                                               "anthropic_api_key"))
+    llm_model: str | None = Field(default=None, validation_alias=AliasChoices("ALPHA_LLM_MODEL", "llm_model"))
+    llm_base_url: str | None = Field(default=None,
+                                     validation_alias=AliasChoices("ALPHA_LLM_BASE_URL", "llm_base_url"))
+    llm_day_tokens: int = Field(default=200_000, ge=1,
+                                validation_alias=AliasChoices("ALPHA_LLM_DAY_TOKENS", "llm_day_tokens"))
+    llm_max_tokens: int = Field(default=2000, ge=64, le=100_000,
+                                validation_alias=AliasChoices("ALPHA_LLM_MAX_TOKENS", "llm_max_tokens"))
+    llm_timeout: float = Field(default=120.0, gt=0, validation_alias=AliasChoices("ALPHA_LLM_TIMEOUT", "llm_timeout"))
+    llm_retries: int = Field(default=4, ge=0, le=20, validation_alias=AliasChoices("ALPHA_LLM_RETRIES", "llm_retries"))
+    llm_backoff: float = Field(default=2.0, ge=0, le=600,
+                               validation_alias=AliasChoices("ALPHA_LLM_BACKOFF", "llm_backoff"))
 
     def resolved_data_dir(self) -> Path | None:
         """``ALPHA_DATA_DIR`` or the shared S&P 500 folder beside the project (None when neither exists)."""
@@ -146,6 +172,10 @@ class AlphaSettings(BaseSettings):
                "search_max_seconds": self.search_max_seconds, "search_max_failures": self.search_max_failures,
                "brain_url": self.brain_url, "brain_enabled": self.brain_enabled,
                "brain_max_concurrency": self.brain_max_concurrency, "brain_quota_reserve": self.brain_quota_reserve,
+               "llm_model": self.llm_model, "llm_base_url": self.llm_base_url, "llm_day_tokens": self.llm_day_tokens,
+               "llm_max_tokens": self.llm_max_tokens, "llm_timeout": self.llm_timeout, "llm_retries": self.llm_retries,
+               "llm_backoff": self.llm_backoff,
+               "brain_day_limit": self.brain_day_limit, "brain_client_options": dict(self.brain_client_options), "submit_daily_cap": self.submit_daily_cap,
                **{f"gate_{k}": v for k, v in self.gate_limits().model_dump().items()}}
         out.update({f"{name}_set": getattr(self, name) is not None for name in SECRET_FIELDS})
         return out

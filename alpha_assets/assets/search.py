@@ -15,6 +15,7 @@ from alpha_assets.partitions import date_x_field, partition_keys
 from alpha_assets.resources import MarketData
 from alpha_core.config import AlphaSettings
 from alpha_core.gen.dayplan import TRIAL_TABLES, experience_before, search_context, simulations_today, trial_tables
+from alpha_core.gen.llm.daily import day_proposals
 from alpha_core.gen.search import run_search
 from alpha_core.store.writes import reading, replace_many, writing
 
@@ -54,6 +55,8 @@ def search(context: dg.AssetExecutionContext, config: SearchRunConfig, duckdb: D
     if search_config.budget == 0:
         raise dg.Failure(f"{date} {field}: the day's simulation budget (ALPHA_DAY_BUDGET={settings.day_budget}) is "
                          f"used up by the day's other fields ({used_today} simulations); nothing was written")
+    ctx.llm_seeds, note = day_proposals(duckdb.database, date, field, panel, settings, context.run.run_id)
+    context.log.info(f"{date} {field}: {note}")
     last = [time.monotonic()]
 
     def checkpoint(trials, progress, independent, stop=""):

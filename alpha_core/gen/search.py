@@ -1,6 +1,7 @@
 """The miner's search for one (mining date, field) under a simulation budget (issue 12).
 
-``run_search`` seeds a population from field-appropriate templates (``seeds.seed_candidates``), then
+``run_search`` seeds a population from the LLM source's proposals when a model is configured (``ctx.llm_seeds``,
+origin ``llm``, ``gen.llm.daily``) and field-appropriate templates (``seeds.seed_candidates``), then
 improves it generation by generation with, per generation:
 
 1. **sign flips** of strongly negative alphas (IS sharpe <= -``mutate.FLIP_SHARPE``);
@@ -224,6 +225,7 @@ class SearchContext:
     novelty: object | None = None       # gate.novelty.NoveltyIndex of our library (accepted + found before)
     public: object | None = None        # gate.public.PublicLibrary (the CROWDING check)
     gate: GateLimits = field(default_factory=GateLimits)
+    llm_seeds: Sequence[tuple[str, dict]] = ()   # (expression, settings) of the LLM source (gen.llm.daily), seeded first
 
 
 @functools.lru_cache(maxsize=1)
@@ -438,6 +440,8 @@ class _Search:
             exclude = set(exp.forbidden(self.ctx.field))
         cands = seed_candidates(self.ctx.field, self.ctx.kind, self.cfg.seeds, f"{self.ctx.mining_date}|{self.ctx.field}",
                                 self.ctx.companions, weights, exclude)
+        for expression, settings in self.ctx.llm_seeds:
+            self.propose(expression, settings, "llm", None, "llm", "llm", 0)
         for c in cands:
             self.propose(c.expression, c.settings, "seed", None, c.template or "seed", c.archetype or "seed", 0)
 

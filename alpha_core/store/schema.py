@@ -5,7 +5,8 @@ Each table carries its partition columns (``mining_date`` DATE and/or ``field`` 
 ``PARTITION_COLUMNS[name]`` the slice a write replaces; ``KEY_COLUMNS[name]`` the columns unique within a
 partition (checked by the ``unique keys`` asset checks). ``themes`` is written per (mining_date, field),
 although its Dagster partition is the day: a run replaces only the fields it picked, so concurrent runs of
-one day with different ``--fields`` keep each other's rows.
+one day with different ``--fields`` keep each other's rows. The LLM research tables (``RESEARCH_TABLES``)
+are partitioned by ``request_id`` instead: a research run rewrites only its own request's rows.
 """
 from __future__ import annotations
 
@@ -74,6 +75,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("message", "VARCHAR"), ("is_sharpe", "DOUBLE"), ("is_fitness", "DOUBLE"), ("max_self_corr", "DOUBLE"),
         ("submitted_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
     ],
+    "brain_simulations": [
+        ("mining_date", "DATE"), ("alpha_hash", "VARCHAR"), ("field", "VARCHAR"), ("expression", "VARCHAR"),
+        ("status", "VARCHAR"), ("brain_alpha_id", "VARCHAR"), ("message", "VARCHAR"), ("posted", "BOOLEAN"),
+        ("local_sharpe", "DOUBLE"), ("brain_sharpe", "DOUBLE"), ("local_fitness", "DOUBLE"),
+        ("brain_fitness", "DOUBLE"), ("local_turnover", "DOUBLE"), ("brain_turnover", "DOUBLE"),
+        ("local_verdict", "VARCHAR"), ("brain_verdict", "VARCHAR"), ("brain_checks_json", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+    ],
     "experience": [
         ("field", "VARCHAR"), ("family", "VARCHAR"), ("pattern", "VARCHAR"), ("settings_key", "VARCHAR"),
         ("n_trials", "INTEGER"), ("n_ok", "INTEGER"), ("n_winners", "INTEGER"), ("n_near_miss", "INTEGER"),
@@ -81,7 +90,47 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("top_failed_check", "VARCHAR"), ("first_mining_date", "DATE"), ("last_mining_date", "DATE"),
         ("run_id", "VARCHAR"),
     ],
+    # LLM research (alpha research, alpha_core.gen.llm): one partition per request
+    "research_requests": [
+        ("request_id", "VARCHAR"), ("hypothesis", "VARCHAR"), ("model", "VARCHAR"), ("iterations", "INTEGER"),
+        ("status", "VARCHAR"), ("stop_reason", "VARCHAR"), ("best_alpha_hash", "VARCHAR"), ("n_trials", "INTEGER"),
+        ("n_calls", "INTEGER"), ("prompt_tokens", "BIGINT"), ("completion_tokens", "BIGINT"), ("cost_usd", "DOUBLE"),
+        ("created_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
+    ],
+    "research_iterations": [
+        ("request_id", "VARCHAR"), ("iteration", "INTEGER"), ("round", "INTEGER"), ("call_no", "INTEGER"),
+        ("answer_status", "VARCHAR"), ("reason", "VARCHAR"), ("model_hypothesis", "VARCHAR"), ("answer", "VARCHAR"),
+        ("n_alphas", "INTEGER"), ("n_simulated", "INTEGER"), ("n_winners", "INTEGER"), ("feedback", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+    ],
+    "research_alphas": [
+        ("request_id", "VARCHAR"), ("iteration", "INTEGER"), ("round", "INTEGER"), ("position", "INTEGER"),
+        ("expression", "VARCHAR"), ("canonical", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("settings_json", "VARCHAR"),
+        ("rationale", "VARCHAR"), ("status", "VARCHAR"), ("reason", "VARCHAR"), ("diagnostics_json", "VARCHAR"),
+        ("source", "VARCHAR"), ("error", "VARCHAR"),
+        ("is_sharpe", "DOUBLE"), ("is_fitness", "DOUBLE"), ("is_turnover", "DOUBLE"), ("is_returns", "DOUBLE"),
+        ("is_drawdown", "DOUBLE"), ("is_margin", "DOUBLE"), ("is_pnl", "DOUBLE"), ("is_long_count", "DOUBLE"),
+        ("is_short_count", "DOUBLE"), ("is_max_weight", "DOUBLE"), ("is_sub_universe_sharpe", "DOUBLE"),
+        ("os_sharpe", "DOUBLE"), ("os_returns", "DOUBLE"), ("os_turnover", "DOUBLE"), ("os_fitness", "DOUBLE"),
+        ("is_start", "DATE"), ("is_end", "DATE"), ("result_json", "VARCHAR"),
+        ("pnl_dates", "DATE[]"), ("daily_pnl", "DOUBLE[]"), ("is_min_coverage", "DOUBLE"),
+        ("verdict", "VARCHAR"), ("failed_checks", "VARCHAR"), ("checks_json", "VARCHAR"), ("run_id", "VARCHAR"),
+    ],
+    "llm_calls": [
+        ("request_id", "VARCHAR"), ("call_no", "INTEGER"), ("iteration", "INTEGER"), ("round", "INTEGER"),
+        ("attempt", "INTEGER"), ("model", "VARCHAR"), ("called_at", "TIMESTAMP"), ("status", "VARCHAR"),
+        ("error", "VARCHAR"), ("prompt_tokens", "BIGINT"), ("completion_tokens", "BIGINT"),
+        ("total_tokens", "BIGINT"), ("cost_usd", "DOUBLE"), ("latency_s", "DOUBLE"), ("run_id", "VARCHAR"),
+    ],
+    "research_lessons": [
+        ("request_id", "VARCHAR"), ("lesson_no", "INTEGER"), ("kind", "VARCHAR"), ("hypothesis", "VARCHAR"),
+        ("keywords", "VARCHAR"), ("lesson", "VARCHAR"), ("alpha_hash", "VARCHAR"), ("failed_checks", "VARCHAR"),
+        ("is_fitness", "DOUBLE"), ("created_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
+    ],
 }
+
+#: the tables of LLM research requests: written by ``research_job`` only, never by a mining day
+RESEARCH_TABLES = ("research_requests", "research_iterations", "research_alphas", "llm_calls", "research_lessons")
 
 PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "field_registry": (),
@@ -93,9 +142,15 @@ PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "simulations": ("mining_date", "field"),
     "checklists": ("mining_date", "field"),
     "submissions": ("mining_date",),
+    "brain_simulations": ("mining_date",),
     "gate_checks": ("mining_date",),
     "submission_order": ("mining_date",),
     "experience": (),
+    "research_requests": ("request_id",),
+    "research_iterations": ("request_id",),
+    "research_alphas": ("request_id",),
+    "llm_calls": ("request_id",),
+    "research_lessons": ("request_id",),
 }
 
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -108,9 +163,15 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "simulations": ("mining_date", "field", "alpha_hash"),
     "checklists": ("mining_date", "field", "alpha_hash", "check_name"),
     "submissions": ("mining_date", "alpha_hash"),
+    "brain_simulations": ("mining_date", "alpha_hash"),
     "gate_checks": ("mining_date", "alpha_hash", "check_name"),
     "submission_order": ("mining_date", "alpha_hash"),
     "experience": ("field", "family", "pattern", "settings_key"),
+    "research_requests": ("request_id",),
+    "research_iterations": ("request_id", "iteration", "round"),
+    "research_alphas": ("request_id", "iteration", "round", "position"),
+    "llm_calls": ("request_id", "call_no"),
+    "research_lessons": ("request_id", "lesson_no"),
 }
 
 #: Columns that legitimately differ between two runs writing the same partition.

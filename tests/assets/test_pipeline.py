@@ -31,7 +31,7 @@ def test_summary_matches_tables(mined):
         progress = reads.read_partitions(con, "search_progress", keys)
         assert progress.height >= 2 and progress["stop_reason"].drop_nulls().to_list() == ["budget", "budget"]
         assert sorted(reads.read_partitions(con, "themes", keys)["field"].to_list()) == sorted(s["fields"])
-        for table in schema.TABLES:
+        for table in set(schema.TABLES) - set(schema.RESEARCH_TABLES):   # research_job writes those
             assert schema.schema_problems(con, table) == [], table
             assert reads.duplicate_keys(con, table) == 0, table
         assert con.execute("SELECT count(*) FROM candidates WHERE run_id = ''").fetchone()[0] == 0
