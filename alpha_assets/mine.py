@@ -10,7 +10,9 @@ shows in ``dagster dev``), the jobs the schedule + sensors would launch:
                          rows of the fields it picks, and the rest of the run follows ITS picks (its
                          materialization), so concurrent runs of one day never clobber each other
 4. ``mining_job`` x F    the search of each (date, field): candidates, lint_results, simulations, checklists
-5. ``submit_job``        submissions[date]: the day's independent winners (dry-run) + experience
+5. ``submit_job``        brain_simulations[date] (the day's winners on BRAIN when ALPHA_BRAIN_ENABLED), then
+                         submissions[date]: the day's gate and its submissions (dry-run unless
+                         ALPHA_SUBMIT_LIVE) + experience
 
 Steps 4-5 are ``alpha_core.gen.dayplan.day_plan``, the same plan ``daily_chain_sensor`` follows.
 
@@ -288,6 +290,8 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
         order = reads.read_partitions(con, "submission_order", [date]) if reads.table_exists(
             con, "submission_order") else None
         winners = independent_winners(con, date)
+        brain = reads.read_partitions(con, "brain_simulations", [date]) if reads.table_exists(
+            con, "brain_simulations") else None
     subs = subs.filter(subs["field"].is_in(fields)) if subs.height else subs
     # the day's independent winners: those its searches kept (each independent of the accepted alphas, of every
     # earlier day's independent winners and of the winners of the day's fields searched before it)
@@ -309,6 +313,8 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
             "near_miss": int((v["verdict"] == "near_miss").sum()) if v.height else 0,
             "independent_winners": len(independent), "independent": independent,
             "submitted": subs.height, "best": best,
+            "submit_mode": "live" if subs.height and (subs["mode"] == "live").any() else "dry-run",
+            "brain": dict(brain["status"].value_counts().iter_rows()) if brain is not None and brain.height else {},
             "gate": _gate_summary(order, fields)}
 
 
@@ -330,7 +336,10 @@ def format_summary(s: dict) -> str:
     lines = [f"mining day {s['date']}: fields {', '.join(s['fields']) or '-'}",
              f"  candidates {s['candidates']}  lint-clean {s['lint_clean']}  simulated {s['simulated']}  "
              f"passed {s['passed']}  near-miss {s['near_miss']}  independent winners {s.get('independent_winners', 0)}  "
-             f"submitted (dry-run) {s['submitted']}"]
+             f"submitted ({s.get('submit_mode', 'dry-run')}) {s['submitted']}"]
+    if s.get("brain"):
+        lines.append("  BRAIN: " + ", ".join(f"{n} {status}" for status, n in sorted(s["brain"].items()))
+                     + " (table brain_simulations; `alpha brain calibration` compares local and BRAIN)")
 
     def num(x):
         return "-" if x is None else f"{x:.2f}"

@@ -62,20 +62,34 @@ class MarketData(dg.ConfigurableResource):
 
 
 class BrainResource(dg.ConfigurableResource):
-    """Submission mode. Only dry-run submissions exist in this build: ``submit_live=True`` makes the
-    submissions asset fail with a clear message instead of pretending. Credentials: ``credentials()``."""
+    """BRAIN switches (no secret): ``enabled`` (``ALPHA_BRAIN_ENABLED``: the day's winners are simulated on
+    BRAIN), ``submit_live`` (``ALPHA_SUBMIT_LIVE``: the day's chosen alphas are submitted for real),
+    ``day_limit`` (``ALPHA_BRAIN_DAY_LIMIT``), ``submit_cap`` (``ALPHA_SUBMIT_DAILY_CAP``). Credentials and the
+    client: ``credentials()`` / ``client()``, read from the environment when called."""
 
+    enabled: bool = False
     submit_live: bool = False
+    day_limit: int = 20
+    submit_cap: int = 4
 
     def credentials(self) -> BrainCredentials:
         """BRAIN credentials as ``SecretStr`` (None when unset), read from the environment / ``.env`` on each
         call; ``.get_secret_value()`` only where a request is built."""
         return AlphaSettings().brain_credentials()
 
+    def client(self):
+        """A ``BrainClient`` from the environment (``ALPHA_BRAIN_URL``, credentials, pacing settings); the
+        caller closes it (``with resource.client() as client``)."""
+        from alpha_core.brain.client import BrainClient
+
+        return BrainClient.from_settings(AlphaSettings())
+
 
 def brain_resource() -> BrainResource:
-    """BrainResource from the environment (``ALPHA_SUBMIT_LIVE``)."""
-    return BrainResource(submit_live=AlphaSettings().submit_live)
+    """BrainResource from the environment (``ALPHA_BRAIN_ENABLED``, ``ALPHA_SUBMIT_LIVE``, ...)."""
+    s = AlphaSettings()
+    return BrainResource(enabled=s.brain_enabled, submit_live=s.submit_live, day_limit=s.brain_day_limit,
+                         submit_cap=s.submit_daily_cap)
 
 
 def default_resources(duckdb_path: str | None = None, data_dir: str | None = None, synthetic: str = "") -> dict:

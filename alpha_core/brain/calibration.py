@@ -2,31 +2,25 @@
 ``simulations``) and on BRAIN (table ``brain_ledger``, its ``result_json`` = BRAIN's ``GET /alphas/{id}``),
 IS sharpe, turnover, fitness and the check verdict, and how well they agree.
 
-``send_day_to_brain`` is the first pipeline-facing use of the client: the day's ranked winners (table
-``submission_order``, best first) simulated on BRAIN through the ledger (a hash already simulated or in flight is
-never posted again).
+``send_day_to_brain`` (``alpha brain simulate``): the day's ranked winners (table ``submission_order``, best first)
+simulated on BRAIN through the ledger (a hash already simulated or in flight is never posted again); the pipeline's
+own BRAIN step is ``brain.day.simulate_day``.
 """
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 from scipy import stats
 
+from alpha_core.gate.checks import finite_or_none
+
 METRICS = ("sharpe", "turnover", "fitness")
 
 
-def _num(v) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _verdict(checks) -> str | None:
-    """``pass`` when no check FAILed, ``fail`` otherwise, None without checks (PENDING does not block)."""
+def checks_verdict(checks) -> str | None:
+    """``pass`` when no check FAILed, ``fail`` otherwise, None without checks (PENDING does not block); ``checks``:
+    BRAIN-shaped dicts (``name``, ``result``, ...)."""
     if not checks:
         return None
     return "fail" if any(c.get("result") == "FAIL" for c in checks) else "pass"
@@ -52,8 +46,8 @@ def calibration_rows(con) -> list[dict]:
         local = (json.loads(local_json) if local_json else {}).get("is") or {}
         row = {"alpha_hash": h, "expression": expression, "alpha_id": alpha_id}
         for m in METRICS:
-            row[f"local_{m}"], row[f"brain_{m}"] = _num(local.get(m)), _num(brain.get(m))
-        row["local_verdict"], row["brain_verdict"] = _verdict(local.get("checks")), _verdict(brain.get("checks"))
+            row[f"local_{m}"], row[f"brain_{m}"] = finite_or_none(local.get(m)), finite_or_none(brain.get(m))
+        row["local_verdict"], row["brain_verdict"] = checks_verdict(local.get("checks")), checks_verdict(brain.get("checks"))
         out.append(row)
     return out
 
@@ -74,31 +68,19 @@ def calibration_summary(rows: list[dict]) -> dict:
     return out
 
 
-def send_day_to_brain(db_path: str, mining_date: str, top: int, client, ledger_path: str | None = None) -> list:
+def send_day_to_brain(db_path: str, mining_date: str, top: int, client) -> list:
     """Simulate the ``top`` best-ranked winners of ``mining_date`` (``submission_order``) on BRAIN through
-    ``client`` (a ``BrainClient``) and the ``brain_ledger`` of ``db_path``; returns the ``SimulationOutcome`` list
-    (a hash already simulated or in flight is not posted again). Raises ``ValueError`` when the day has no
-    ranked winner."""
-    from alpha_core.brain.ledger import Ledger
-    from alpha_core.brain.simulations import SimulationRequest, Simulator
+    ``client`` (a ``BrainClient``) and the ``brain_ledger`` of ``db_path`` (``brain.day.simulate_alphas``: a hash
+    already simulated or in flight is not posted again); returns the ``SimulationOutcome`` list. Raises
+    ``ValueError`` when the day has no ranked winner or a stored hash does not match its settings."""
+    from alpha_core.brain.day import simulate_alphas
+    from alpha_core.store import reads
     from alpha_core.store.writes import reading
 
     with reading(db_path) as con:
         picked = con.execute("SELECT alpha_hash, expression, settings_json FROM submission_order WHERE mining_date = "
                              "CAST(? AS DATE) ORDER BY rank LIMIT ?", [mining_date, int(top)]).fetchall() \
-            if _has(con, "submission_order") else []
+            if reads.table_exists(con, "submission_order") else []
     if not picked:
         raise ValueError(f"no ranked winner for {mining_date} (run `alpha mine --date {mining_date}` first)")
-    requests = []
-    for h, expression, settings_json in picked:
-        req = SimulationRequest.of(expression, json.loads(settings_json or "{}"))
-        if req.alpha_hash != h:
-            raise ValueError(f"{h[:12]}: the stored settings give hash {req.alpha_hash[:12]}; not sent")
-        requests.append(req)
-    return Simulator(client, Ledger(ledger_path or db_path)).run(requests)
-
-
-def _has(con, table: str) -> bool:
-    from alpha_core.store import reads
-
-    return reads.table_exists(con, table)
+    return simulate_alphas(db_path, picked, client)

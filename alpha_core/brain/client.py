@@ -77,9 +77,10 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 
 
 class ClientOptions(BaseModel):
-    """Knobs of the client; the defaults are the rules of BRAIN_API.md (§2, §4, §6, §12). Seconds throughout."""
+    """Knobs of the client; the defaults are the rules of BRAIN_API.md (§2, §4, §6, §12). Seconds throughout.
+    Raises ``pydantic.ValidationError`` naming an unknown knob or a bad value."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str = "https://api.worldquantbrain.com"
     connect_timeout: float = Field(10.0, gt=0)
@@ -112,11 +113,12 @@ class ClientOptions(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: AlphaSettings, **overrides: Any) -> "ClientOptions":
-        """Options from ``ALPHA_BRAIN_URL``, ``ALPHA_BRAIN_MAX_CONCURRENCY``, ``ALPHA_BRAIN_QUOTA_RESERVE``; the
-        state file is ``$DAGSTER_HOME/brain_state.json``; ``overrides`` win."""
+        """Options from ``ALPHA_BRAIN_URL``, ``ALPHA_BRAIN_MAX_CONCURRENCY``, ``ALPHA_BRAIN_QUOTA_RESERVE`` and
+        ``ALPHA_BRAIN_CLIENT_OPTIONS`` (any other knob); the state file is ``$DAGSTER_HOME/brain_state.json``;
+        ``overrides`` win."""
         base = {"base_url": settings.brain_url, "max_concurrency": settings.brain_max_concurrency,
                 "quota_reserve": settings.brain_quota_reserve,
-                "state_path": default_dagster_home() / "brain_state.json"}
+                "state_path": default_dagster_home() / "brain_state.json", **settings.brain_client_options}
         return cls(**{**base, **overrides})
 
 
@@ -418,8 +420,9 @@ class BrainClient:
         an HTML 200, or an empty 200 without ``Retry-After`` when ``expect_json``), then retry once. 429 (and
         the 400 ``CONCURRENT_SIMULATION_LIMIT_EXCEEDED``), 5xx and network errors are retried with ``backoff_delay``
         (``Retry-After`` honoured; ``retries``/``retry_wait`` override the count / fixed wait of the 5xx and
-        network retries, 429s always get ``max_retries``) unless
-        ``retry_429`` is False for the former; a POST/PATCH whose connection broke after sending raises
+        network retries, 429s always get ``max_retries``); ``retry_429`` False raises BRAIN's simulation refusals
+        (the concurrency and the daily limit, §6) at once for the caller to handle, while request-rate 429s
+        are still retried; a POST/PATCH whose connection broke after sending raises
         ``DeliveryUnknown`` instead of being re-sent. Raises ``RateLimited``, ``ServerError``, ``CircuitOpen``,
         ``AuthError``, ``UnsafeRedirect``. Sleeps on the rate-limit headers (§6) and reads the quota headers.
         """
@@ -452,7 +455,7 @@ class BrainClient:
             status = resp.status_code
             retry_after = parse_retry_after(resp.headers.get("retry-after"))
             if status == 429 or (status == 400 and _detail(resp) == CONCURRENCY_DETAIL):
-                if not retry_429 or limited >= self.options.max_retries:
+                if (not retry_429 and _refusal(_detail(resp))) or limited >= self.options.max_retries:
                     raise RateLimited(_detail(resp), status=429, path=url.path)
                 self._sleep(self._backoff(limited, retry_after))
                 limited += 1
@@ -687,6 +690,11 @@ def _rejected(alpha_id: str, resp: httpx.Response) -> SubmitResult:
     checks = ((body.get("is") or {}).get("checks") or []) if isinstance(body, dict) else []
     out = SubmitResult(alpha_id=alpha_id, status="REJECTED", checks=checks)
     return out.model_copy(update={"message": "rejected: " + (", ".join(out.failing()) or _detail(resp))})
+
+
+def _refusal(detail: str) -> bool:
+    """A 429 detail that refuses a simulation (the concurrency or the daily limit, §6), not the request rate."""
+    return detail == CONCURRENCY_DETAIL or "DAILY" in detail.upper()
 
 
 def _stale_body(resp: httpx.Response) -> bool:

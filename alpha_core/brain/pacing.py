@@ -92,8 +92,10 @@ class AdaptiveSlots:
     """Simulation slots whose number adapts (§6 "concurrent simulations"; issue 14 "adaptive concurrency").
 
     Starts at ``start`` (or the persisted limit), grows by one after ``grow_after`` clean completions in a row,
-    up to ``maximum``; a 429 shrinks it at once to ``max(1, busy - 1)`` (BRAIN refused the newest one) and
-    resets the clean run. ``acquire`` blocks while every slot is busy; a multi-simulation parent takes one slot.
+    up to ``maximum``; until BRAIN first refuses a simulation (``refused``, persisted) one clean completion is
+    enough (slow start: the ramp from 1 to the account's limit costs at most one refused POST, not idle
+    slots). A 429 shrinks it at once to ``max(1, busy - 1)`` (BRAIN refused the newest one) and resets the
+    clean run. ``acquire`` blocks while every slot is busy; a multi-simulation parent takes one slot.
     """
 
     def __init__(self, maximum: int = 3, start: int = 1, grow_after: int = 3, state: StateFile | None = None):
@@ -105,6 +107,7 @@ class AdaptiveSlots:
         saved = self._state.get("slots")
         self.limit = int(min(maximum, max(1, saved.get("limit", start))))
         self.clean = int(saved.get("clean", 0))
+        self.refused = bool(saved.get("refused", False))
         self.busy = 0
         self._cond = threading.Condition()
 
@@ -122,7 +125,7 @@ class AdaptiveSlots:
             self.busy = max(0, self.busy - 1)
             if clean:
                 self.clean += 1
-                if self.clean >= self.grow_after and self.limit < self.maximum:
+                if self.clean >= (self.grow_after if self.refused else 1) and self.limit < self.maximum:
                     self.limit += 1
                     self.clean = 0
             self._save()
@@ -132,7 +135,7 @@ class AdaptiveSlots:
         """A 429 on a simulation POST: shrink at once (never below 1) and restart the clean run."""
         with self._cond:
             self.limit = max(1, min(self.limit, self.busy - 1))
-            self.clean = 0
+            self.clean, self.refused = 0, True
             self._save()
 
     def wait_for_release(self, timeout: float) -> None:
@@ -151,7 +154,7 @@ class AdaptiveSlots:
             self.release(mark["clean"])
 
     def _save(self) -> None:
-        self._state.put("slots", {"limit": self.limit, "clean": self.clean})
+        self._state.put("slots", {"limit": self.limit, "clean": self.clean, "refused": self.refused})
 
 
 class DailyQuota:

@@ -1,9 +1,10 @@
 """BRAIN simulations through the ledger (issue 14 items 1-2; BRAIN_API.md §3-§6, §12).
 
-``Simulator(client, ledger).run(requests)`` claims every alpha hash in the ledger, posts the new ones (single,
-or multi-simulations of 2..10 children when the account has ``MULTI_SIMULATION``), stores each simulation id
-before polling, polls with ``Retry-After``, fetches the alpha of every finished child, and records the outcome.
-One thread per job, each holding one adaptive slot (a multi-simulation parent takes one slot).
+``Simulator(client, ledger).run(requests)`` claims every alpha hash in the ledger just before its POST, posts the
+new ones (single, or multi-simulations of 2..10 children when the account has ``MULTI_SIMULATION``), stores each
+simulation id before polling, polls with ``Retry-After``, fetches the alpha of every finished child, and records
+the outcome. One thread per job, twice as many threads as slots; a job holds one adaptive slot from its POST
+until BRAIN answers its top-level poll (a multi-simulation parent takes one slot).
 
 Rules implemented: a hash already simulated or in flight is never posted again (``Ledger.claim``); a crashed
 run's in-flight ids are re-polled by ``resume()``; a 429 on the POST shrinks the slots and waits for a running
@@ -14,6 +15,7 @@ posting); a simulation not done ``sim_timeout`` s after its POST is recorded ``T
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -22,10 +24,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from alpha_core.brain.client import BrainClient, SubmitResult
+from alpha_core.brain.client import CONCURRENCY_DETAIL, BrainClient, SubmitResult
 from alpha_core.brain.errors import (AuthError, BrainError, DeliveryUnknown, LedgerStateError, QuotaExhausted,
                                      RateLimited, ValidationError)
-from alpha_core.brain.ledger import REPOLL_STATES, Ledger, LedgerEntry
+from alpha_core.brain.ledger import Ledger, LedgerEntry
 from alpha_core.brain.pacing import Lane, backoff_delay
 
 log = logging.getLogger("alpha_core.brain")
@@ -112,17 +114,16 @@ class Simulator:
         out: dict[str, SimulationOutcome] = {}
         new: list[SimulationRequest] = []
         repoll: list[LedgerEntry] = []
+        parked = {row.alpha_hash: row for row in self.ledger.pending()}
         for req in {r.alpha_hash: r for r in requests}.values():
             problem = self.lint(req) if self.lint else None
+            row = parked.get(req.alpha_hash)
             if problem:
                 out[req.alpha_hash] = SimulationOutcome(alpha_hash=req.alpha_hash, status="LINT_FAILED",
                                                         message=problem)
-                continue
-            claimed, row = self.ledger.claim(req.alpha_hash, req.expression, json.dumps(req.settings,
-                                                                                          sort_keys=True))
-            if claimed:
-                new.append(req)
-            elif row.state in REPOLL_STATES and not self._is_owned(row):
+            elif row is None:
+                new.append(req)      # claimed by its job just before its POST (``_claimed``)
+            elif not self._is_owned(row):
                 repoll.append(row)
             else:
                 out[req.alpha_hash] = SimulationOutcome.from_entry(row)
@@ -167,7 +168,9 @@ class Simulator:
         out: dict[str, SimulationOutcome] = {}
         if not jobs:
             return out
-        with ThreadPoolExecutor(max_workers=self.client.options.max_concurrency,
+        # twice the slots: while every slot holds a simulation, the next jobs claim their hashes and the
+        # finished ones fetch their alphas and write the ledger, so a freed slot is re-filled at once
+        with ThreadPoolExecutor(max_workers=2 * self.client.options.max_concurrency,
                                 thread_name_prefix="brain-sim") as pool:
             for result in pool.map(lambda job: job(), jobs):
                 out.update(result)
@@ -185,9 +188,10 @@ class Simulator:
         return [g[i:i + MULTI_MAX] for g in groups.values() for i in range(0, len(g), MULTI_MAX)]
 
     def _batch(self, batch: list[SimulationRequest]) -> dict[str, SimulationOutcome]:
-        """Post and poll one batch; re-post the CANCELLED siblings of a failed child (each round drops >= 1)."""
+        """Claim, post and poll one batch; a hash the ledger already has is answered from its row (never posted);
+        re-post the CANCELLED siblings of a failed child (each round drops >= 1)."""
         out: dict[str, SimulationOutcome] = {}
-        pending = batch
+        pending = self._claimed(batch, out)
         while pending:
             got = self._post_and_poll(pending)
             out.update(got)
@@ -197,13 +201,24 @@ class Simulator:
                 break
             log.info("BRAIN multi-simulation: re-posting %s cancelled sibling(s) without the failed child",
                      len(cancelled))
-            pending = [r for r in cancelled if self.ledger.claim(r.alpha_hash, r.expression,
-                                                                 json.dumps(r.settings, sort_keys=True))[0]]
+            pending = self._claimed(cancelled, out)
         return out
+
+    def _claimed(self, reqs: list[SimulationRequest], out: dict[str, SimulationOutcome]) -> list[SimulationRequest]:
+        """The requests whose hash this job claimed in the ledger; the others get their row's outcome in ``out``."""
+        claimed = []
+        for r in reqs:
+            ok, row = self.ledger.claim(r.alpha_hash, r.expression, json.dumps(r.settings, sort_keys=True))
+            if ok:
+                claimed.append(r)
+            else:
+                out[r.alpha_hash] = SimulationOutcome.from_entry(row)
+        return claimed
 
     def _post_and_poll(self, items: list[SimulationRequest]) -> dict[str, SimulationOutcome]:
         client = self.client
-        with client.slots.slot() as mark:
+        with contextlib.ExitStack() as held:
+            mark = held.enter_context(client.slots.slot())
             while True:
                 n = len(items)
                 if not client.quota.allows(n):
@@ -237,7 +252,7 @@ class Simulator:
                                    parent_id=sim_id if n > 1 else None, message=None)
             self._own(sim_id)
             try:
-                return self._poll(sim_id, location, [r.alpha_hash for r in items], n > 1)
+                return self._poll(sim_id, location, [r.alpha_hash for r in items], n > 1, done=held.close)
             finally:
                 self._disown(sim_id)
 
@@ -252,8 +267,9 @@ class Simulator:
             except RateLimited as exc:
                 if "DAILY" in exc.detail.upper():
                     raise QuotaExhausted(exc.detail, status=429, path="/simulations") from None
-                mark["clean"] = False
-                client.slots.on_rate_limited()
+                if exc.detail == CONCURRENCY_DETAIL:   # BRAIN refused this one: fewer slots (a request-rate 429
+                    mark["clean"] = False              # says nothing about them; it outlived its retries here)
+                    client.slots.on_rate_limited()
                 wait = backoff_delay(min(attempt, 6), None, base=client.options.backoff_base,
                                      cap=client.options.backoff_cap)
                 log.info("BRAIN 429 on POST /simulations (%s); waiting up to %.2fs for a slot", exc.detail, wait)
@@ -273,13 +289,17 @@ class Simulator:
         finally:
             self._disown(sim_id)
 
-    def _poll(self, sim_id: str, target: str, hashes: list[str], multi: bool) -> dict[str, SimulationOutcome]:
-        """Poll a simulation (a multi parent, then its children) and record every child's outcome."""
+    def _poll(self, sim_id: str, target: str, hashes: list[str], multi: bool,
+              done: Callable[[], None] = lambda: None) -> dict[str, SimulationOutcome]:
+        """Poll a simulation (a multi parent, then its children) and record every child's outcome. ``done()`` is
+        called once BRAIN answered the top-level poll (its slot is free there): the caller's slot is released
+        before the children, the alpha and the ledger are read and written."""
         client, opts = self.client, self.client.options
         deadline = client.clock() + opts.sim_timeout
         try:
             resp = client.poll(target, Lane.SIMULATION, deadline, retries=opts.poll_error_retries,
                                retry_wait=opts.poll_error_wait)
+            done()
             if resp is None:
                 return {h: self._finish(h, "TIMEOUT", message=f"not done {opts.sim_timeout:g}s after its POST; "
                                         "parked for a later re-poll") for h in hashes}

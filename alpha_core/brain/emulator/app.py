@@ -56,7 +56,10 @@ class EmulatorState:
     """What the server did, for tests and ``GET /_emulator/state``. Counters only grow (``reset`` zeroes the quota).
 
     ``posts``: Counter of posted expressions (each multi child counts); ``requests``: the request log, the
-    last 100,000 (``{"method", "path", "status"}``, no query, no header).
+    last 100,000 (``{"method", "path", "status"}``, no query, no header). ``slot_log``: the account's busy
+    slots as a step function, one ``(time.monotonic() s, running simulations, of them stuck)`` entry after
+    every change (a multi-simulation parent counts once); ``last_post_at``: monotonic time of the last
+    accepted ``POST /simulations`` (read with ``slot_seconds``; issue 14 "Measured").
     """
 
     faults: set[str] = field(default_factory=set)
@@ -74,6 +77,22 @@ class EmulatorState:
     submissions: list[str] = field(default_factory=list)   # alpha ids accepted
     rejected_submissions: list[str] = field(default_factory=list)
     requests: deque = field(default_factory=lambda: deque(maxlen=100_000))
+    slot_log: list = field(default_factory=list)
+    last_post_at: float | None = None
+
+    def slot_seconds(self, start: float, end: float) -> tuple[float, float]:
+        """Time-weighted busy slots between monotonic times ``start`` and ``end`` (s): (slot-seconds busy, of
+        them held by a stuck simulation). Divide by ``slots * (end - start)`` for the utilisation. Zero before
+        the first entry; ValueError when ``end < start``."""
+        if end < start:
+            raise ValueError(f"slot_seconds needs start <= end, got {start} > {end}")
+        busy = stuck = 0.0
+        log = list(self.slot_log)
+        for (t, running, held), nxt in zip(log, log[1:] + [(end, 0, 0)]):
+            width = min(nxt[0], end) - max(t, start)
+            if width > 0:
+                busy, stuck = busy + running * width, stuck + held * width
+        return busy, stuck
 
     def summary(self) -> dict:
         """JSON-safe counters (no request log)."""
@@ -384,8 +403,15 @@ class Emulator:
         self.state.faults.discard(fault)
 
     # ---- simulations -------------------------------------------------------------------------------------
-    def _running_top_jobs(self) -> int:
-        return sum(1 for j in self.jobs.values() if j.parent is None and j.status is None)
+    def _running_top_jobs(self) -> list[_Job]:
+        return [j for j in self.jobs.values() if j.parent is None and j.status is None]
+
+    def _note_slots(self) -> float:
+        """Append the busy slots now to ``state.slot_log`` (after a POST, a finish, a stuck job released);
+        returns the entry's time."""
+        running, now = self._running_top_jobs(), time.monotonic()
+        self.state.slot_log.append((now, len(running), sum(j.stuck for j in running)))
+        return now
 
     def _quota_remaining(self) -> int:
         left = self.config.daily_quota - self.state.quota_used
@@ -464,7 +490,7 @@ class Emulator:
             panel = await run_in_threadpool(self.panel)
         except DataFileError as exc:
             return _json({"detail": f"emulator: market data unavailable: {exc}"}, 503)
-        if self._running_top_jobs() >= self.config.slots:
+        if len(self._running_top_jobs()) >= self.config.slots:
             self.state.sent_429 += 1
             self.state.concurrency_429 += 1
             return _json({"detail": "CONCURRENT_SIMULATION_LIMIT_EXCEEDED"}, 429, self._quota_headers())
@@ -501,6 +527,7 @@ class Emulator:
                 job.future = self._engine(job.key, settings)
         for job in jobs:
             self.jobs[job.id] = job
+        self.state.last_post_at = self._note_slots()
         self.state.simulations += len(items)
         self.state.quota_used += len(items)
         headers = {"Location": f"{_base(request)}/simulations/{top.id}", "Retry-After": str(self.config.retry_after),
@@ -566,8 +593,11 @@ class Emulator:
         top = self.jobs[job.parent] if job.parent else job
         if top.status is None:
             top.polls += 1
+            stuck = top.stuck
             if self._ready(top):
                 self._finish(top)
+            if top.status is not None or top.stuck != stuck:
+                self._note_slots()
         if job.status is None:
             progress = min(0.99, round(top.polls / (self.config.polls_to_finish + 1), 2))
             return _json({"progress": progress}, 200, {"Retry-After": str(self.config.retry_after)})

@@ -43,8 +43,8 @@ def make(handle, tmp_path, *, email=DEFAULT, password=DEFAULT, token=None, sleep
             sleeps.append(seconds)
         time.sleep(min(seconds, 0.05))
 
-    return BrainClient(creds, ClientOptions(**{**base, **opts}), sleep=sleep or record,
-                       on_persona=opts.pop("on_persona", None) if "on_persona" in opts else None)
+    on_persona = opts.pop("on_persona", None)
+    return BrainClient(creds, ClientOptions(**{**base, **opts}), sleep=sleep or record, on_persona=on_persona)
 
 
 def posts(handle) -> dict:

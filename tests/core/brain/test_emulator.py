@@ -183,6 +183,24 @@ def test_concurrency_limit_answers_429_with_the_exact_detail(emulator):
     assert client.post("/simulations", json=payload(WEAK)).status_code == 201
 
 
+def test_slot_log_steps_with_running_and_stuck_simulations_and_integrates(emulator):
+    from alpha_core.brain.emulator import EmulatorState
+
+    h = emulator(slots=2, faults="stuck")
+    client = login(h)
+    typos = ("rank(clsoe)", "rank(volmue)")  # lint errors: jobs that hold a slot without running the engine
+    stuck, other = (client.post("/simulations", json=payload(e)).headers["location"] for e in typos)
+    assert h.state.last_post_at == h.state.slot_log[-1][0]
+    poll(client, other)
+    h.set_faults()
+    poll(client, stuck)                       # released on its first poll, done on its second
+    assert [(n, s) for _, n, s in h.state.slot_log] == [(1, 1), (2, 1), (1, 1), (1, 0), (0, 0)]
+    steps = EmulatorState(slot_log=[(0.0, 1, 0), (2.0, 3, 1), (5.0, 0, 0)])
+    assert steps.slot_seconds(1.0, 6.0) == (1.0 + 9.0, 3.0) and steps.slot_seconds(-1.0, 0.0) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="start <= end"):
+        steps.slot_seconds(2.0, 1.0)
+
+
 def test_multi_simulation_with_a_bad_child_cancels_the_batch(emulator):
     h = emulator()
     client = login(h)

@@ -28,7 +28,10 @@ def test_slots_grow_after_clean_runs_shrink_on_429_and_persist(tmp_path):
     state = StateFile(tmp_path / "state.json")
     slots = AdaptiveSlots(maximum=3, start=1, grow_after=2, state=state)
     assert slots.limit == 1
-    for _ in range(4):
+    with slots.slot():
+        pass
+    assert slots.limit == 2                     # slow start: one clean run grows it until BRAIN first refuses
+    for _ in range(3):
         with slots.slot():
             pass
     assert slots.limit == 3
@@ -37,8 +40,11 @@ def test_slots_grow_after_clean_runs_shrink_on_429_and_persist(tmp_path):
     assert slots.limit == 1 and slots.clean == 0
     assert slots.acquire(timeout=0.01) is False  # full
     slots.release(clean=False), slots.release(clean=False)
+    with slots.slot():
+        pass
+    assert slots.limit == 1                     # refused once: growing needs grow_after clean runs again
     again = AdaptiveSlots(maximum=3, start=1, grow_after=2, state=StateFile(tmp_path / "state.json"))
-    assert again.limit == 1                     # a new process starts where the last left
+    assert again.limit == 1 and again.refused   # a new process starts where the last left
 
 
 def test_slots_never_exceed_the_maximum_from_a_stale_state(tmp_path):
