@@ -217,18 +217,33 @@ def day_gate(mining_date: str, finalists: Sequence[Finalist], accepted: Sequence
     return GateOutcome(gate_rows, order_rows, chosen)
 
 
-def gate_day(con, mining_date: str, panel, limits: GateLimits | None = None, cap: int = DAILY_CAP) -> GateOutcome:
+def gate_day(con, mining_date: str, panel, limits: GateLimits | None = None, cap: int = DAILY_CAP,
+             require_brain: bool = False) -> GateOutcome:
     """``day_gate`` of ``mining_date`` with its inputs read from an open DuckDB connection (``day_finalists``,
     the alphas submitted before the day, ``trial_statistics``) and ``NO_LOOKAHEAD`` proved on ``panel``
-    (``gate.lookahead.lookahead_check``) for each finalist that would be chosen."""
+    (``gate.lookahead.lookahead_check``) for each finalist that would be chosen. A finalist simulated on BRAIN
+    (``brain_ledger``) carries BRAIN's check rows in place of ours (``brain.day.with_brain_checks``), so a BRAIN
+    FAIL blocks it; ``require_brain`` (live submissions) adds a ``BRAIN_SIMULATED`` row that FAILs for a
+    finalist BRAIN has not simulated."""
     import json
 
+    from alpha_core.brain.day import brain_alphas, brain_checks, with_brain_checks
     from alpha_core.gate.lookahead import lookahead_check
     from alpha_core.gen.dayplan import accepted_library
     from alpha_core.store import reads
 
     submitted = frozenset(reads.submitted_hashes(con, before_date=mining_date))
-    return day_gate(mining_date, day_finalists(con, mining_date), accepted_library(con, mining_date),
+    finalists = day_finalists(con, mining_date)
+    on_brain = brain_alphas(con, [f.alpha_hash for f in finalists])
+    for f in finalists:
+        if f.alpha_hash in on_brain:
+            f.checks = with_brain_checks(f.checks, brain_checks(on_brain[f.alpha_hash]))
+            if require_brain:
+                f.checks.append(Check("BRAIN_SIMULATED", PASS, None, None, "simulated on BRAIN"))
+        elif require_brain:
+            f.checks.append(Check("BRAIN_SIMULATED", FAIL, None, None,
+                                  "not simulated on BRAIN: live submissions need a BRAIN alpha "
+                                  "(ALPHA_BRAIN_ENABLED=true)"))
+    return day_gate(mining_date, finalists, accepted_library(con, mining_date),
                     trial_statistics(con, mining_date), limits, cap, submitted,
                     lambda f: lookahead_check(f.expression, panel, json.loads(f.settings_json)))
-
