@@ -79,13 +79,19 @@ def fast_operands(*values: Any) -> tuple[list, int, int] | None:
     """The operands as the single-pass loops of ``_ew_numba`` take them, with the common (T, N) shape:
     C-contiguous float64 (T, N) arrays of one shape and scalars (numbers, 0-d float64 arrays), at least
     one array. None when
-    any operand is something else (other dtype, layout, rank or shape): the numpy path handles it."""
+    any operand is something else (other dtype, layout, rank or shape): the numpy path handles it.
+    Arrays are passed as read-only views (no copy): numba compiles one signature per argument type and
+    read-only (a panel field) and writeable (an intermediate) arrays are different types, so this halves
+    the signatures compiled per operand pattern (the loops never write an operand)."""
     ops, shape = [], None
     for v in values:
         if isinstance(v, np.ndarray) and v.ndim == 2:
             if v.dtype != np.float64 or not v.flags.c_contiguous or (shape is not None and v.shape != shape):
                 return None
             shape = v.shape
+            if v.flags.writeable:
+                v = v.view()
+                v.flags.writeable = False
             ops.append(v)
         elif isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_)):
             ops.append(float(v))

@@ -106,7 +106,7 @@ def test_os_is_a_holdout_nobody_reads_in_the_gate(real_panel, os_scrambled_panel
     def mine(panel, name):
         con = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
         ctx = search_context(con, "2026-11-21", "close", panel, registry_for(panel))
-        r = run_search(ctx, SearchConfig(budget=150))
+        r = run_search(ctx, SearchConfig(budget=90))
         tables = trial_tables("2026-11-21", "close", r.trials, r.progress, r.independent, r.stop_reason)
         replace_many(con, [(t, [("2026-11-21", "close")], rows) for t, rows in tables.items()], "run")
         out = gate_day(con, "2026-11-21", panel)
