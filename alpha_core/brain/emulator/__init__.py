@@ -7,7 +7,7 @@ engine, for tests, dry runs and the UI demo. It never calls the real API and bin
 - ``create_app(config, panel=None)`` -> the Starlette app (``app.state.emulator`` holds the state).
 - ``run_in_thread(config, panel=None, port=0)`` -> context manager yielding an ``EmulatorHandle`` with ``url``,
   ``state`` (``EmulatorState`` counters), ``set_faults`` and ``reset``; the server runs in a daemon thread.
-- ``serve(config, port)``: the same, in the foreground until Ctrl-C (``alpha brain-emulator``).
+- ``alpha brain-emulator`` (``alpha_core.cli.cmd_brain_emulator``): the same, in the foreground until Ctrl-C.
 
 Admin paths (no session needed): ``GET /_emulator/state``, ``GET /_emulator/log``, ``PUT /_emulator/faults``
 ``{"faults": [...]}``, ``POST /_emulator/reset`` (daily quota counter).
@@ -15,22 +15,19 @@ Admin paths (no session needed): ``GET /_emulator/state``, ``GET /_emulator/log`
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from dataclasses import dataclass
 from typing import Iterator
 
 from typing import TYPE_CHECKING
 
 from alpha_core.brain.emulator.config import FAULTS, EmulatorConfig, faults_help
+from alpha_core.loopback import LOOPBACK
 
 if TYPE_CHECKING:
     from alpha_core.brain.emulator.app import Emulator, EmulatorState
 
 __all__ = ["FAULTS", "EmulatorConfig", "EmulatorState", "EmulatorHandle", "EmulatorError", "create_app",
            "run_in_thread", "check_loopback", "faults_help", "LOOPBACK"]
-
-LOOPBACK = "127.0.0.1"
 
 
 def __getattr__(name: str):
@@ -84,34 +81,15 @@ def run_in_thread(config: EmulatorConfig, panel=None, port: int = 0, host: str =
                   ) -> Iterator[EmulatorHandle]:
     """Serve the emulator on ``host``:``port`` (0 = a free port) in a daemon thread; yields once it accepts
     connections, stops it on exit. Raises ``EmulatorError`` for a non-loopback host or a port it cannot bind."""
-    import socket
-
-    import uvicorn
+    from alpha_core.brain.emulator.app import create_app
+    from alpha_core.loopback import LoopbackError, serve_in_thread
 
     check_loopback(host)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise EmulatorError(f"cannot serve the BRAIN emulator on {host}:{port}: {exc.strerror}") from None
-    from alpha_core.brain.emulator.app import create_app
-
     app = create_app(config, panel)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="brain-emulator", daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.01)
-    bound = sock.getsockname()[1]
     try:
-        if not server.started:
-            raise EmulatorError(f"the BRAIN emulator on {host}:{bound} stopped while starting")
-        yield EmulatorHandle(f"http://{host}:{bound}", bound, config, app.state.emulator)
+        with serve_in_thread(app, port, "brain-emulator") as bound:
+            yield EmulatorHandle(f"http://{host}:{bound}", bound, config, app.state.emulator)
+    except LoopbackError as exc:
+        raise EmulatorError(f"the BRAIN emulator: {exc}") from None
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
         app.state.emulator.close()

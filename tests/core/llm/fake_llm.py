@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -80,23 +79,10 @@ class FakeLLM:
 @contextmanager
 def serve(fake: FakeLLM) -> Iterator[FakeLLM]:
     """Serve ``fake`` on 127.0.0.1 (a free port) in a daemon thread; ``fake.url`` is the base URL (``.../v1``)."""
-    import uvicorn
+    from alpha_core.loopback import LOOPBACK, serve_in_thread
 
     app = Starlette(routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"]),
                             Route("/chat/completions", fake.chat, methods=["POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fake-llm", daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.01)
-    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    try:
+    with serve_in_thread(app, 0, "fake-llm") as port:
+        fake.url = f"http://{LOOPBACK}:{port}/v1"
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
