@@ -60,7 +60,7 @@ def brain_alphas(con, hashes: Sequence[str]) -> dict[str, dict]:
 
 def simulate_alphas(db_path: str, alphas: Sequence[tuple[str, str, str]], client) -> list:
     """Simulate ``alphas`` = (alpha hash, expression, settings JSON) on BRAIN through ``client`` (``BrainClient``)
-    and the ``brain_ledger`` of ``db_path``, after re-polling what a stopped run left in flight. Returns one
+    and the ``brain_ledger`` of ``db_path``, re-polling beside them what a stopped run left in flight. Returns one
     ``SimulationOutcome`` per alpha, in order. Raises ``ValueError`` when a stored hash does not match its
     expression and settings (nothing is posted then); ``AuthError`` when no session can be had."""
     from alpha_core.brain.ledger import Ledger
@@ -72,9 +72,7 @@ def simulate_alphas(db_path: str, alphas: Sequence[tuple[str, str, str]], client
         if req.alpha_hash != h:
             raise ValueError(f"{h[:12]}: the stored settings give hash {req.alpha_hash[:12]}; nothing was sent")
         requests.append(req)
-    simulator = Simulator(client, Ledger(db_path))
-    simulator.resume()
-    return simulator.run(requests)
+    return Simulator(client, Ledger(db_path)).run(requests, resume_all=True)
 
 
 def simulate_day(db_path: str, mining_date: str, client, limit: int) -> list[dict]:

@@ -92,9 +92,9 @@ class AdaptiveSlots:
     """Simulation slots whose number adapts (§6 "concurrent simulations"; issue 14 "adaptive concurrency").
 
     Starts at ``start`` (or the persisted limit), grows by one after ``grow_after`` clean completions in a row,
-    up to ``maximum``; until BRAIN first refuses a simulation (``refused``, persisted) one clean completion is
-    enough (slow start: the ramp from 1 to the account's limit costs at most one refused POST, not idle
-    slots). A 429 shrinks it at once to ``max(1, busy - 1)`` (BRAIN refused the newest one) and resets the
+    up to ``maximum``; until BRAIN first refuses a simulation (``refused``, persisted) every POST BRAIN accepts
+    grows it by one (slow start, ``accepted``: the ramp from 1 to the account's limit costs at most one refused
+    POST, and a first simulation that is slow or stuck does not keep the other slots idle). A 429 shrinks it at once to ``max(1, busy - 1)`` (BRAIN refused the newest one) and resets the
     clean run. ``acquire`` blocks while every slot is busy; a multi-simulation parent takes one slot.
     """
 
@@ -123,13 +123,21 @@ class AdaptiveSlots:
         """Give a slot back; ``clean`` = the job ran without a 429 (counts toward growing)."""
         with self._cond:
             self.busy = max(0, self.busy - 1)
-            if clean:
+            if clean and self.refused:
                 self.clean += 1
-                if self.clean >= (self.grow_after if self.refused else 1) and self.limit < self.maximum:
+                if self.clean >= self.grow_after and self.limit < self.maximum:
                     self.limit += 1
                     self.clean = 0
             self._save()
             self._cond.notify_all()
+
+    def accepted(self) -> None:
+        """BRAIN accepted a simulation POST (201): while no simulation was ever refused, one more slot."""
+        with self._cond:
+            if not self.refused and self.limit < self.maximum:
+                self.limit += 1
+                self._save()
+                self._cond.notify_all()
 
     def on_rate_limited(self) -> None:
         """A 429 on a simulation POST: shrink at once (never below 1) and restart the clean run."""

@@ -106,11 +106,16 @@ class Simulator:
         self._owned_lock = threading.Lock()
 
     # ---- public ------------------------------------------------------------------------------------
-    def run(self, requests: Iterable[SimulationRequest]) -> list[SimulationOutcome]:
+    def run(self, requests: Iterable[SimulationRequest], resume_all: bool = False) -> list[SimulationOutcome]:
         """Simulate ``requests`` (duplicates by hash collapse to one); outcomes in input order, one per request.
-        Never raises for one alpha's failure (it is in its outcome); raises ``AuthError`` family when the
-        session cannot be had, ``LedgerError`` for a request without a hash."""
+        A requested hash parked in the ledger (IN_FLIGHT/TIMEOUT) is re-polled, never re-posted; ``resume_all``
+        also re-polls every other parked row (after ``Ledger.recover``), beside the new posts rather than before
+        them, so a stuck simulation left by a crash does not hold the day's posts back. Never raises for one
+        alpha's failure (it is in its outcome); raises ``AuthError`` family when the session cannot be had,
+        ``LedgerError`` for a request without a hash."""
         requests = list(requests)
+        if resume_all:
+            self.ledger.recover()
         out: dict[str, SimulationOutcome] = {}
         new: list[SimulationRequest] = []
         repoll: list[LedgerEntry] = []
@@ -127,6 +132,9 @@ class Simulator:
                 repoll.append(row)
             else:
                 out[req.alpha_hash] = SimulationOutcome.from_entry(row)
+        if resume_all:
+            wanted = {r.alpha_hash for r in requests}
+            repoll += [row for h, row in parked.items() if h not in wanted and not self._is_owned(row)]
         jobs: list[Callable[[], dict]] = [lambda b=b: self._batch(b) for b in self._batches(new)]
         jobs += [lambda g=g: self._repoll(g) for g in _poll_groups(repoll)]
         out.update(self._execute(jobs))
@@ -243,6 +251,7 @@ class Simulator:
                 except BrainError as exc:
                     return self._unposted(items, "NOT_POSTED", f"not posted: {exc}")
                 break
+            client.slots.accepted()
             location = resp.headers.get("location")
             if not location:
                 return self._unknown(items, "POST /simulations answered 201 without a Location")
@@ -284,8 +293,9 @@ class Simulator:
             return {r.alpha_hash: SimulationOutcome.from_entry(r) for r in rows}
         try:
             with self.client.slots.slot():
-                return self._poll(sim_id, f"/simulations/{sim_id}", [r.alpha_hash for r in rows],
-                                  first.parent_id is not None)
+                polled = self._poll(sim_id, f"/simulations/{sim_id}", [r.alpha_hash for r in rows],
+                                    first.parent_id is not None)
+            return {h: o.model_copy(update={"posted": False}) for h, o in polled.items()}   # re-polled, not posted
         finally:
             self._disown(sim_id)
 

@@ -266,6 +266,20 @@ def test_stuck_poll_times_out_with_its_reason_then_resumes(emulator, tmp_path):
     assert posts(h) == {WEAK.expression: 1}
 
 
+def test_a_stuck_first_simulation_does_not_keep_the_other_slots_idle(emulator, tmp_path, real_panel):
+    from alpha_core.sim.simulate import simulate_one
+
+    for r in (GOOD, WEAK, OTHER):                # warm kernels: the emulator's engine answers within the timeout
+        simulate_one(r.expression, real_panel, r.settings)
+    h = emulator(faults="stuck")                 # the first simulation posted never finishes
+    ledger = Ledger(tmp_path / "a.duckdb")
+    outs = Simulator(make(h, tmp_path, sim_timeout=1.0), ledger, multi=False).run([GOOD, WEAK, OTHER])
+    assert sorted(o.status for o in outs) == ["COMPLETE", "COMPLETE", "TIMEOUT"]
+    # slow start grows on the accepted POST: the others finished beside the stuck one, before its timeout
+    timeout = ledger.entries(["TIMEOUT"])[0].updated_at
+    assert max(r.updated_at for r in ledger.entries(["COMPLETE"])) < timeout
+
+
 def test_a_parked_multi_simulation_is_resumed_through_its_parent(emulator, tmp_path):
     h = emulator(faults="stuck")
     ledger = Ledger(tmp_path / "a.duckdb")

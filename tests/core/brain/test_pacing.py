@@ -30,19 +30,25 @@ def test_slots_grow_after_clean_runs_shrink_on_429_and_persist(tmp_path):
     assert slots.limit == 1
     with slots.slot():
         pass
-    assert slots.limit == 2                     # slow start: one clean run grows it until BRAIN first refuses
-    for _ in range(3):
-        with slots.slot():
-            pass
-    assert slots.limit == 3
+    assert slots.limit == 1                     # a completion alone does not grow it before BRAIN refused one
+    with slots.slot():
+        slots.accepted()                        # slow start: every accepted POST is one more slot
+    assert slots.limit == 2
+    slots.accepted(), slots.accepted()
+    assert slots.limit == 3                     # never past the maximum
     slots.acquire(), slots.acquire()
     slots.on_rate_limited()                     # two busy, BRAIN refused a third: limit 1
     assert slots.limit == 1 and slots.clean == 0
     assert slots.acquire(timeout=0.01) is False  # full
     slots.release(clean=False), slots.release(clean=False)
     with slots.slot():
-        pass
+        slots.accepted()
     assert slots.limit == 1                     # refused once: growing needs grow_after clean runs again
+    for _ in range(2):
+        with slots.slot():
+            pass
+    assert slots.limit == 2
+    slots.on_rate_limited()
     again = AdaptiveSlots(maximum=3, start=1, grow_after=2, state=StateFile(tmp_path / "state.json"))
     assert again.limit == 1 and again.refused   # a new process starts where the last left
 
