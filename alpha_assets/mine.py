@@ -87,11 +87,17 @@ def _pid_alive(pid: int) -> bool:
 
 
 def release_stale_slots(instance) -> list[str]:
-    """Free ``duckdb`` pool slots held by runs that finished or whose ``alpha mine`` process died (a killed
-    in-process run never frees its slot; without a daemon nobody else would). Returns the freed run ids."""
+    """Free the ``duckdb`` and ``brain`` pool slots held by runs that finished or whose ``alpha mine`` process died
+    (a killed in-process run never frees its slot; without a daemon nobody else would). Returns the freed run
+    ids."""
+    from alpha_assets.assets.brain import BRAIN_POOL
+
     freed = []
-    info = instance.event_log_storage.get_concurrency_info(POOL)
-    for run_id in sorted(info.active_run_ids | info.pending_run_ids):
+    holders: set[str] = set()
+    for pool in (POOL, BRAIN_POOL):
+        info = instance.event_log_storage.get_concurrency_info(pool)
+        holders |= info.active_run_ids | info.pending_run_ids
+    for run_id in sorted(holders):
         run = instance.get_run_by_id(run_id)
         dead = run is None or run.is_finished
         if run is not None and not run.is_finished:

@@ -292,6 +292,7 @@ class Simulator:
         if not self._own(sim_id):
             return {r.alpha_hash: SimulationOutcome.from_entry(r) for r in rows}
         try:
+            self.client.slots.accepted()     # it is an accepted simulation too: slow start makes room for new posts
             with self.client.slots.slot():
                 polled = self._poll(sim_id, f"/simulations/{sim_id}", [r.alpha_hash for r in rows],
                                     first.parent_id is not None)

@@ -104,17 +104,18 @@ def test_overlapping_runs_serialize_on_the_duckdb_pool(home, db, tmp_path):
     inst.dispose()
 
 
-def test_slot_of_a_dead_alpha_mine_process_is_released(home):
+@pytest.mark.parametrize("pool, step", [("duckdb", "candidates"), ("brain", "brain_simulations")])
+def test_slot_of_a_dead_alpha_mine_process_is_released(home, pool, step):
     inst = dg.DagsterInstance.get()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     run = dg.DagsterRun(job_name="mining_job", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED,
                         tags={"alpha/pid": str(dead.pid), "alpha/host": os.uname().nodename})
     inst.add_run(run)
-    inst.event_log_storage.initialize_concurrency_limit_to_default("duckdb")
-    assert inst.event_log_storage.claim_concurrency_slot("duckdb", run.run_id, "candidates").is_claimed
+    inst.event_log_storage.initialize_concurrency_limit_to_default(pool)
+    assert inst.event_log_storage.claim_concurrency_slot(pool, run.run_id, step).is_claimed
     assert release_stale_slots(inst) == [run.run_id]
-    assert inst.event_log_storage.get_concurrency_info("duckdb").active_slot_count == 0
+    assert inst.event_log_storage.get_concurrency_info(pool).active_slot_count == 0
     assert inst.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
     inst.dispose()
 

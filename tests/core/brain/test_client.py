@@ -280,6 +280,23 @@ def test_a_stuck_first_simulation_does_not_keep_the_other_slots_idle(emulator, t
     assert max(r.updated_at for r in ledger.entries(["COMPLETE"])) < timeout
 
 
+def test_a_parked_stuck_simulation_is_re_polled_beside_the_new_posts(emulator, tmp_path, real_panel):
+    from alpha_core.sim.simulate import simulate_one
+
+    for r in (GOOD, OTHER):
+        simulate_one(r.expression, real_panel, r.settings)
+    h = emulator(faults="stuck")
+    ledger = Ledger(tmp_path / "a.duckdb")
+    assert Simulator(make(h, tmp_path, sim_timeout=0.3), ledger).run([WEAK])[0].status == "TIMEOUT"
+    # a new process (fresh slot state: limit 1) resumes the parked one and posts the day's new ones beside it
+    client = make(h, tmp_path, sim_timeout=1.5, state_path=tmp_path / "new_state.json")
+    outs = Simulator(client, ledger, multi=False).run([GOOD, OTHER], resume_all=True)
+    assert [o.status for o in outs] == ["COMPLETE", "COMPLETE"] and all(o.posted for o in outs)
+    parked = ledger.get(WEAK.alpha_hash)
+    assert parked.state == "TIMEOUT" and max(r.updated_at for r in ledger.entries(["COMPLETE"])) < parked.updated_at
+    assert posts(h) == {WEAK.expression: 1, GOOD.expression: 1, OTHER.expression: 1}
+
+
 def test_a_parked_multi_simulation_is_resumed_through_its_parent(emulator, tmp_path):
     h = emulator(faults="stuck")
     ledger = Ledger(tmp_path / "a.duckdb")
