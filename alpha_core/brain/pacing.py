@@ -152,6 +152,18 @@ class AdaptiveSlots:
             self._cond.wait(timeout)
 
     @contextmanager
+    def held(self):
+        """``with slots.held():`` counts a simulation already running on BRAIN (a parked one being re-polled) as
+        busy without waiting for a slot: it holds a BRAIN slot whether or not we poll it, and polling it is
+        what frees that slot, so it must never queue behind new posts."""
+        with self._cond:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            self.release(True)
+
+    @contextmanager
     def slot(self):
         """``with slots.slot() as s:`` holds a slot; set ``s["clean"] = False`` when the job saw a 429."""
         self.acquire()

@@ -135,8 +135,9 @@ class Simulator:
         if resume_all:
             wanted = {r.alpha_hash for r in requests}
             repoll += [row for h, row in parked.items() if h not in wanted and not self._is_owned(row)]
-        jobs: list[Callable[[], dict]] = [lambda b=b: self._batch(b) for b in self._batches(new)]
-        jobs += [lambda g=g: self._repoll(g) for g in _poll_groups(repoll)]
+        # re-polls first: a finished simulation holds its BRAIN slot until a poll sees it (§6)
+        jobs: list[Callable[[], dict]] = [lambda g=g: self._repoll(g) for g in _poll_groups(repoll)]
+        jobs += [lambda b=b: self._batch(b) for b in self._batches(new)]
         out.update(self._execute(jobs))
         return [out[r.alpha_hash] for r in requests]
 
@@ -293,7 +294,7 @@ class Simulator:
             return {r.alpha_hash: SimulationOutcome.from_entry(r) for r in rows}
         try:
             self.client.slots.accepted()     # it is an accepted simulation too: slow start makes room for new posts
-            with self.client.slots.slot():
+            with self.client.slots.held():
                 polled = self._poll(sim_id, f"/simulations/{sim_id}", [r.alpha_hash for r in rows],
                                     first.parent_id is not None)
             return {h: o.model_copy(update={"posted": False}) for h, o in polled.items()}   # re-polled, not posted
