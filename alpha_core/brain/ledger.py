@@ -1,13 +1,15 @@
 """The BRAIN ledger (issue 14 item 2; BRAIN_API.md §12 "idempotency"): one row per alpha hash that was ever
 sent to BRAIN, in the DuckDB table ``brain_ledger`` of the project's database file.
 
-A hash is *claimed* (state ``POSTING``) before its ``POST /simulations``; the simulation id is stored
+A hash is *claimed* (state ``QUEUED``) by the job that will post it, is ``POSTING`` only while its
+``POST /simulations`` is on the wire (back to ``QUEUED`` when BRAIN answered 429); the simulation id is stored
 (``IN_FLIGHT``) before the first poll, so a crash leaves a row a new process re-polls instead of re-posting.
 States:
 
 | state | meaning | posted again? |
 |---|---|---|
-| ``POSTING`` | claimed, POST under way | no (a stale one becomes ``UNKNOWN`` on ``recover``) |
+| ``QUEUED`` | claimed, waiting for a slot or a retry: nothing BRAIN accepted | no (``recover`` releases a stale one) |
+| ``POSTING`` | the POST is under way | no (a stale one becomes ``UNKNOWN`` on ``recover``) |
 | ``IN_FLIGHT`` | BRAIN accepted it; ``simulation_id`` (or the multi-sim ``parent_id``) is known | no, re-polled |
 | ``TIMEOUT`` | not done ``sim_timeout`` s after its POST (§12): parked | no, re-polled |
 | ``COMPLETE`` / ``WARNING`` | done, ``alpha_id`` and the alpha JSON stored | no, reused |
@@ -39,6 +41,7 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 NAMES = [c for c, _ in COLUMNS]
 REPOLL_STATES = ("IN_FLIGHT", "TIMEOUT")
+CLAIM_STATES = ("QUEUED", "POSTING")
 DONE_STATES = ("COMPLETE", "WARNING", "ERROR", "FAIL", "REJECTED")
 REPOSTABLE_STATES = ("CANCELLED",)
 
@@ -109,7 +112,7 @@ class Ledger:
 
     # ---- writes ----------------------------------------------------------------------------------
     def claim(self, alpha_hash: str, expression: str, settings_json: str) -> tuple[bool, LedgerEntry]:
-        """Claim ``alpha_hash`` for a POST: (True, the new ``POSTING`` row) when it has no row or a ``CANCELLED``
+        """Claim ``alpha_hash`` for a POST: (True, the new ``QUEUED`` row) when it has no row or a ``CANCELLED``
         one; else (False, the existing row): the caller must not post it. Atomic within the process."""
         if not alpha_hash:
             raise LedgerError("an alpha hash is required to claim a BRAIN simulation")
@@ -119,7 +122,7 @@ class Ledger:
                 return False, old
             now = _now()
             row = LedgerEntry(alpha_hash=alpha_hash, expression=expression, settings_json=settings_json,
-                              state="POSTING", posted_at=now, updated_at=now)
+                              state="QUEUED", posted_at=now, updated_at=now)
             self._upsert(row)
             return True, row
 
@@ -140,16 +143,31 @@ class Ledger:
             self._upsert(row)
             return row
 
-    def release(self, alpha_hash: str) -> None:
-        """Drop a ``POSTING`` claim whose POST BRAIN certainly did not accept (a 429 that never cleared, a
-        connection that never opened): the hash may be posted later. Other states are left alone."""
+    def mark(self, hashes: Iterable[str], state: str) -> None:
+        """Set ``state`` (``POSTING`` before a POST goes out, ``QUEUED`` after BRAIN refused it with a 429) on the
+        claimed rows of ``hashes`` in one transaction (``updated_at`` set). Raises LedgerError for another state."""
+        if state not in CLAIM_STATES:
+            raise LedgerError(f"mark takes {CLAIM_STATES}, not {state!r}")
+        hashes = list(hashes)
+        if not hashes:
+            return
         with self._lock, writing(self.path) as con:
-            con.execute(f'DELETE FROM "{TABLE}" WHERE alpha_hash = ? AND state = ?', [alpha_hash, "POSTING"])
+            con.execute(f'UPDATE "{TABLE}" SET state = ?, updated_at = ? WHERE state IN (?, ?) AND alpha_hash IN '
+                        f'({", ".join("?" * len(hashes))})', [state, _now(), *CLAIM_STATES, *hashes])
+
+    def release(self, alpha_hash: str) -> None:
+        """Drop a claim (``QUEUED`` or ``POSTING``) whose POST BRAIN certainly did not accept (a 429 that never
+        cleared, a connection that never opened): the hash may be posted later. Other states are left alone."""
+        with self._lock, writing(self.path) as con:
+            con.execute(f'DELETE FROM "{TABLE}" WHERE alpha_hash = ? AND state IN (?, ?)', [alpha_hash, *CLAIM_STATES])
 
     def recover(self) -> list[LedgerEntry]:
-        """At start-up (no other client running on this file): every ``POSTING`` row left by a stopped process
-        becomes ``UNKNOWN`` (BRAIN may or may not have it; not re-posted). Returns those rows."""
+        """At start-up (no other client running on this file): ``QUEUED`` rows left by a stopped process are
+        released (BRAIN never accepted them), ``POSTING`` rows become ``UNKNOWN`` (BRAIN may or may not have it;
+        not re-posted). Returns the ``UNKNOWN`` rows."""
         with self._lock:
+            with writing(self.path) as con:
+                con.execute(f'DELETE FROM "{TABLE}" WHERE state = ?', ["QUEUED"])
             stale = self.entries(["POSTING"])
             for row in stale:
                 self.update(row.alpha_hash, state="UNKNOWN",

@@ -142,7 +142,8 @@ class Simulator:
         return [out[r.alpha_hash] for r in requests]
 
     def resume(self) -> list[SimulationOutcome]:
-        """After a crash or a parked run: stale ``POSTING`` rows become ``UNKNOWN`` (``Ledger.recover``), and every
+        """After a crash or a parked run: stale ``QUEUED`` claims are released and stale ``POSTING`` rows become
+        ``UNKNOWN`` (``Ledger.recover``), and every
         ``IN_FLIGHT``/``TIMEOUT`` simulation id is re-polled (never re-posted), each with a fresh ``sim_timeout``.
         Call it when no other process is simulating with this ledger. Returns the outcomes of the re-polled rows."""
         self.ledger.recover()
@@ -234,7 +235,7 @@ class Simulator:
                     return self._unposted(items, "NOT_POSTED", "daily simulation quota reserve reached")
                 body = items[0].payload() if n == 1 else [r.payload() for r in items]
                 try:
-                    resp = self._post(body, mark)
+                    resp = self._post(body, mark, [r.alpha_hash for r in items])
                 except (RateLimited, QuotaExhausted) as exc:
                     return self._unposted(items, "NOT_POSTED", f"not posted: {exc.detail}")
                 except ValidationError as exc:
@@ -266,15 +267,18 @@ class Simulator:
             finally:
                 self._disown(sim_id)
 
-    def _post(self, body: Any, mark: dict):
+    def _post(self, body: Any, mark: dict, hashes: list[str]):
         """``POST /simulations``; a concurrency 429 shrinks the slots and waits for a running one (§6); the
-        daily limit raises ``QuotaExhausted``."""
+        daily limit raises ``QuotaExhausted``. The claims of ``hashes`` are ``POSTING`` only while a POST is on
+        the wire and ``QUEUED`` again while waiting after a 429 (a crash then releases them, ``Ledger.recover``)."""
         client = self.client
         for attempt in range(client.options.concurrency_waits):
+            self.ledger.mark(hashes, "POSTING")
             try:
                 return client.request("POST", "/simulations", lane=Lane.SIMULATION, json=body, retry_429=False,
                                       expect_json=False)
             except RateLimited as exc:
+                self.ledger.mark(hashes, "QUEUED")      # BRAIN answered 429: it has not taken them
                 if "DAILY" in exc.detail.upper():
                     raise QuotaExhausted(exc.detail, status=429, path="/simulations") from None
                 if exc.detail == CONCURRENCY_DETAIL:   # BRAIN refused this one: fewer slots (a request-rate 429

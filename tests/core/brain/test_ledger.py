@@ -11,9 +11,11 @@ def ledger(tmp_path):
 
 def test_a_claimed_hash_is_never_claimed_again(ledger):
     claimed, row = ledger.claim("h1", "rank(close)", "{}")
-    assert claimed and row.state == "POSTING"
+    assert claimed and row.state == "QUEUED"
     again, same = ledger.claim("h1", "rank(close)", "{}")
-    assert not again and same.state == "POSTING"
+    assert not again and same.state == "QUEUED"
+    ledger.mark(["h1"], "POSTING")
+    assert ledger.claim("h1", "rank(close)", "{}")[0] is False
     for state in ("IN_FLIGHT", "TIMEOUT", "COMPLETE", "ERROR", "UNKNOWN", "REJECTED"):
         ledger.update("h1", state=state)
         assert ledger.claim("h1", "rank(close)", "{}")[0] is False, state
@@ -23,7 +25,7 @@ def test_only_a_cancelled_sibling_may_be_claimed_again(ledger):
     ledger.claim("h1", "x", "{}")
     ledger.update("h1", state="CANCELLED", parent_id="p1")
     claimed, row = ledger.claim("h1", "x", "{}")
-    assert claimed and row.state == "POSTING" and row.parent_id is None
+    assert claimed and row.state == "QUEUED" and row.parent_id is None
 
 
 def test_rows_survive_a_new_ledger_on_the_same_file(tmp_path):
@@ -43,10 +45,13 @@ def test_result_round_trips_as_json(ledger):
 
 def test_recover_marks_stale_posting_rows_unknown_and_never_repostable(ledger):
     ledger.claim("h1", "x", "{}")
+    ledger.mark(["h1"], "POSTING")              # the process stopped with this POST on the wire
     ledger.claim("h2", "y", "{}")
     ledger.update("h2", state="IN_FLIGHT", simulation_id="s2")
+    ledger.claim("h3", "z", "{}")               # still waiting for a slot: BRAIN never saw it
     stale = ledger.recover()
     assert [r.alpha_hash for r in stale] == ["h1"]
+    assert ledger.get("h3") is None and ledger.claim("h3", "z", "{}")[0] is True
     assert ledger.get("h1").state == "UNKNOWN" and "stopped" in ledger.get("h1").message
     assert ledger.claim("h1", "x", "{}")[0] is False
     ledger.forget("h1")
