@@ -298,10 +298,11 @@ def cmd_brain_emulator(args: argparse.Namespace) -> int:
         _usage_error(args, None, f"set {' and '.join(missing)}: the emulated account's credentials")
     try:
         config = EmulatorConfig(email=settings.brain_email.get_secret_value(), password=settings.brain_password,
-                                faults=args.faults or "", slots=args.slots)
+                                faults=args.faults or "", slots=args.slots, fault_gap=args.fault_gap)
     except ValidationError as exc:
         err = exc.errors()[0]
-        flag = {"faults": "--faults", "slots": "--slots"}.get(str(err["loc"][0]) if err["loc"] else "")
+        flag = {"faults": "--faults", "slots": "--slots", "fault_gap": "--fault-gap"}.get(
+            str(err["loc"][0]) if err["loc"] else "")
         _usage_error(args, flag, err["msg"].removeprefix("Value error, "))
     panel = report.load_panel_or_exit()   # a clear error now, not at the first simulation
     try:
@@ -381,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="must be 127.0.0.1: the emulator is loopback only")
     p.add_argument("--faults", metavar="A,B", help="comma-separated faults switched on at start (see below)")
     p.add_argument("--slots", type=int, default=3, help="concurrent simulations of the account (default 3)")
+    p.add_argument("--fault-gap", type=int, default=4,
+                   help="normal answers between two bursts of a burst fault (default 4: dense; 50 is closer to "
+                        "a bad day on BRAIN)")
     p.set_defaults(func=cmd_brain_emulator, parser=p)
 
     brain = sub.add_parser("brain", help="BRAIN: simulate the day's ranked winners, compare local and BRAIN")

@@ -22,6 +22,8 @@ from alpha_core.gate.checks import PENDING, Check, finite_or_none
 
 #: BRAIN alpha states that carry an alpha (and its checks).
 ALPHA_STATES = ("COMPLETE", "WARNING")
+#: extra rounds of re-polls within one run for simulations parked by polling failures
+REPOLL_ROUNDS = 3
 #: ``submit_state`` values that used one of the day's submissions (a 403 REJECTED did not).
 ATTEMPTED_STATES = ("SUBMITTING", "POLLING", "ACCEPTED", "UNKNOWN")
 
@@ -60,7 +62,8 @@ def brain_alphas(con, hashes: Sequence[str]) -> dict[str, dict]:
 
 def simulate_alphas(db_path: str, alphas: Sequence[tuple[str, str, str]], client) -> list:
     """Simulate ``alphas`` = (alpha hash, expression, settings JSON) on BRAIN through ``client`` (``BrainClient``)
-    and the ``brain_ledger`` of ``db_path``, re-polling beside them what a stopped run left in flight. Returns one
+    and the ``brain_ledger`` of ``db_path``, re-polling beside them what a stopped run left in flight, and then,
+    up to ``REPOLL_ROUNDS`` times while it makes progress, the ones whose polls were parked. Returns one
     ``SimulationOutcome`` per alpha, in order. Raises ``ValueError`` when a stored hash does not match its
     expression and settings (nothing is posted then); ``AuthError`` when no session can be had."""
     from alpha_core.brain.ledger import Ledger
@@ -72,7 +75,18 @@ def simulate_alphas(db_path: str, alphas: Sequence[tuple[str, str, str]], client
         if req.alpha_hash != h:
             raise ValueError(f"{h[:12]}: the stored settings give hash {req.alpha_hash[:12]}; nothing was sent")
         requests.append(req)
-    return Simulator(client, Ledger(db_path)).run(requests, resume_all=True)
+    simulator = Simulator(client, Ledger(db_path))
+    outcomes = simulator.run(requests, resume_all=True)
+    for _ in range(REPOLL_ROUNDS):      # polls parked by 5xx or an open circuit: again while that makes progress
+        parked = [r for r, o in zip(requests, outcomes) if o.status == "IN_FLIGHT"]
+        if not parked:
+            break
+        again = dict(zip((r.alpha_hash for r in parked), simulator.run(parked)))
+        if all(o.status == "IN_FLIGHT" for o in again.values()):
+            break
+        outcomes = [o if r.alpha_hash not in again else
+                    again[r.alpha_hash].model_copy(update={"posted": o.posted}) for r, o in zip(requests, outcomes)]
+    return outcomes
 
 
 def simulate_day(db_path: str, mining_date: str, client, limit: int) -> list[dict]:

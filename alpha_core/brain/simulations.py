@@ -293,14 +293,14 @@ class Simulator:
 
     def _repoll(self, rows: list[LedgerEntry]) -> dict[str, SimulationOutcome]:
         first = rows[0]
-        sim_id = first.parent_id or first.simulation_id
+        multi = first.simulation_id is None      # parked before its multi parent answered: poll the parent
+        sim_id = first.simulation_id or first.parent_id
         if not self._own(sim_id):
             return {r.alpha_hash: SimulationOutcome.from_entry(r) for r in rows}
         try:
             self.client.slots.accepted()     # it is an accepted simulation too: slow start makes room for new posts
             with self.client.slots.held():
-                polled = self._poll(sim_id, f"/simulations/{sim_id}", [r.alpha_hash for r in rows],
-                                    first.parent_id is not None)
+                polled = self._poll(sim_id, f"/simulations/{sim_id}", [r.alpha_hash for r in rows], multi)
             return {h: o.model_copy(update={"posted": False}) for h, o in polled.items()}   # re-polled, not posted
         finally:
             self._disown(sim_id)
@@ -328,12 +328,18 @@ class Simulator:
                 return {h: self._finish(h, body.get("status") or "FAIL", message=msg) for h in hashes}
             out = {}
             for h, child in zip(hashes, children):
-                cresp = client.poll(f"/simulations/{child}", Lane.SIMULATION, deadline,
-                                    retries=opts.poll_error_retries, retry_wait=opts.poll_error_wait)
-                if cresp is None:
-                    out[h] = self._finish(h, "TIMEOUT", simulation_id=child, message="child not done in time")
-                else:
-                    out[h] = self._settle(h, child, client.body_of(cresp))
+                try:
+                    cresp = client.poll(f"/simulations/{child}", Lane.SIMULATION, deadline,
+                                        retries=opts.poll_error_retries, retry_wait=opts.poll_error_wait)
+                    if cresp is None:
+                        out[h] = self._finish(h, "TIMEOUT", simulation_id=child, message="child not done in time")
+                    else:
+                        out[h] = self._settle(h, child, client.body_of(cresp))
+                except BrainError as exc:    # this child only: its siblings keep what they got
+                    if isinstance(exc, AuthError):
+                        raise
+                    log.warning("BRAIN child simulation %s parked: %s", child, exc)
+                    out[h] = self._finish(h, "IN_FLIGHT", simulation_id=child, message=f"parked, re-poll later: {exc}")
             return out
         except BrainError as exc:
             if isinstance(exc, AuthError):
@@ -379,14 +385,15 @@ class Simulator:
 
     def _is_owned(self, row: LedgerEntry) -> bool:
         with self._owned_lock:
-            return (row.parent_id or row.simulation_id) in self._owned
+            return (row.simulation_id or row.parent_id) in self._owned
 
 
 def _poll_groups(rows: list[LedgerEntry]) -> list[list[LedgerEntry]]:
-    """Rows to re-poll grouped by what is polled: the multi parent, or the simulation itself."""
+    """Rows to re-poll grouped by what is polled: the simulation itself when its id is known (a single, or a
+    multi child whose parent answered), else the multi parent (its children in posting order)."""
     groups: dict[str, list[LedgerEntry]] = {}
     for r in rows:
-        key = r.parent_id or r.simulation_id
+        key = r.simulation_id or r.parent_id
         if key:
             groups.setdefault(key, []).append(r)
     return list(groups.values())

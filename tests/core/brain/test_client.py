@@ -310,6 +310,19 @@ def test_a_parked_multi_simulation_is_resumed_through_its_parent(emulator, tmp_p
     assert posts(h) == {WEAK.expression: 1, OTHER.expression: 1}
 
 
+def test_a_child_parked_after_its_parent_answered_is_re_polled_by_its_own_id(emulator, tmp_path):
+    h = emulator()
+    ledger = Ledger(tmp_path / "a.duckdb")
+    first = Simulator(make(h, tmp_path), ledger, multi=True).run([WEAK, OTHER])
+    assert [o.status for o in first] == ["COMPLETE", "COMPLETE"]
+    row = ledger.get(OTHER.alpha_hash)            # the second child, parked as a failed alpha fetch leaves it
+    assert row.parent_id and row.simulation_id and row.simulation_id != row.parent_id
+    ledger.update(OTHER.alpha_hash, state="IN_FLIGHT", alpha_id=None, result=None, message="parked")
+    again = Simulator(make(h, tmp_path), ledger).run([WEAK, OTHER])
+    assert [(o.status, o.alpha_id) for o in again] == [(o.status, o.alpha_id) for o in first]
+    assert posts(h) == {WEAK.expression: 1, OTHER.expression: 1}
+
+
 def test_crash_while_polling_repolls_the_stored_id(emulator, tmp_path):
     h = emulator(faults="stuck")
 
