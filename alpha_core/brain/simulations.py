@@ -16,6 +16,7 @@ posting); a simulation not done ``sim_timeout`` s after its POST is recorded ``T
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import threading
@@ -348,6 +349,10 @@ class Simulator:
             return {h: self._finish(h, "IN_FLIGHT", message=f"parked, re-poll later: {exc}") for h in hashes}
 
     def _settle(self, alpha_hash: str, sim_id: str, body: dict) -> SimulationOutcome:
+        if not _same_request(self.ledger.get(alpha_hash), body):
+            # never store another alpha's result under this hash (a multi child matched to the wrong row)
+            return self._finish(alpha_hash, "IN_FLIGHT", message=f"simulation {sim_id} is for another alpha "
+                                f"({str(body.get('regular'))[:60]!r}); parked for a re-poll")
         status = str(body.get("status") or "FAIL")
         if status in ALPHA_STATES and body.get("alpha"):
             alpha_id = body["alpha"]
@@ -388,6 +393,17 @@ class Simulator:
             return (row.simulation_id or row.parent_id) in self._owned
 
 
+def _same_request(row: LedgerEntry | None, body: dict) -> bool:
+    """False when a simulation's body (§4: the request echoed) shows another expression, or another value of a
+    setting we sent, than the ledger row; True when it matches or says nothing."""
+    if row is None or body.get("regular") is None:
+        return True
+    if row.expression is not None and body["regular"] != row.expression:
+        return False
+    sent, echoed = json.loads(row.settings_json or "{}"), body.get("settings")
+    return not isinstance(echoed, dict) or all(str(echoed[k]) == str(v) for k, v in sent.items() if k in echoed)
+
+
 def _poll_groups(rows: list[LedgerEntry]) -> list[list[LedgerEntry]]:
     """Rows to re-poll grouped by what is polled: the simulation itself when its id is known (a single, or a
     multi child whose parent answered), else the multi parent (its children in posting order)."""
@@ -396,7 +412,10 @@ def _poll_groups(rows: list[LedgerEntry]) -> list[list[LedgerEntry]]:
         key = r.simulation_id or r.parent_id
         if key:
             groups.setdefault(key, []).append(r)
-    return list(groups.values())
+    # claim order is the order of a multi-simulation's items, hence of its children (rows may come in the
+    # order of the day's requests)
+    epoch = dt.datetime.min
+    return [sorted(g, key=lambda r: (r.posted_at or epoch, r.alpha_hash)) for g in groups.values()]
 
 
 def _bad_items(items: list[SimulationRequest], body: Any) -> list[SimulationRequest]:
