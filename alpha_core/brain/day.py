@@ -22,6 +22,9 @@ from alpha_core.gate.checks import PENDING, Check, finite_or_none
 
 #: BRAIN alpha states that carry an alpha (and its checks).
 ALPHA_STATES = ("COMPLETE", "WARNING")
+#: BRAIN checks whose limit is one number per delay (not per alpha): what ``brain_limits`` carries over
+GLOBAL_LIMITS = ("LOW_SHARPE", "LOW_FITNESS", "LOW_TURNOVER", "HIGH_TURNOVER", "CONCENTRATED_WEIGHT",
+                 "SELF_CORRELATION", "LOW_2Y_SHARPE")
 #: extra rounds of re-polls within one run for simulations parked by polling failures
 REPOLL_ROUNDS = 3
 #: ``submit_state`` values that used one of the day's submissions (a 403 REJECTED did not).
@@ -58,6 +61,30 @@ def brain_alphas(con, hashes: Sequence[str]) -> dict[str, dict]:
     rows = con.execute(f'SELECT alpha_hash, result_json FROM "{TABLE}" WHERE state IN (?, ?) AND alpha_hash IN '
                        f'({", ".join("?" * len(hashes))})', [*ALPHA_STATES, *hashes]).fetchall()
     return {h: json.loads(r) for h, r in rows if r}
+
+
+def brain_limits(con) -> dict[int, dict[str, float]]:
+    """BRAIN's live check limits by delay, from the latest BRAIN alpha of each delay in the ledger (open DuckDB
+    connection): check name -> limit for the checks whose limit is the same for every alpha (``GLOBAL_LIMITS``;
+    LOW_SUB_UNIVERSE_SHARPE's depends on the alpha's sharpe). {} before BRAIN simulated anything. The search's
+    alpha checklist uses them in place of SIMULATION.md §7's table (``gate.checklist.alpha_checklist``)."""
+    from alpha_core.brain.ledger import TABLE
+    from alpha_core.store import reads
+
+    if not reads.table_exists(con, TABLE):
+        return {}
+    out: dict[int, dict[str, float]] = {}
+    for settings_json, result_json in con.execute(
+            f'SELECT settings_json, result_json FROM "{TABLE}" WHERE state IN (?, ?) AND result_json IS NOT NULL '
+            "ORDER BY updated_at DESC LIMIT 50", list(ALPHA_STATES)).fetchall():
+        delay = int(json.loads(settings_json or "{}").get("delay", 1))
+        if delay in out:
+            continue
+        limits = {c.name: c.limit for c in brain_checks(json.loads(result_json))
+                  if c.name in GLOBAL_LIMITS and c.limit is not None}
+        if limits:
+            out[delay] = limits
+    return out
 
 
 def simulate_alphas(db_path: str, alphas: Sequence[tuple[str, str, str]], client) -> list:

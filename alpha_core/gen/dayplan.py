@@ -146,9 +146,11 @@ def search_context(con, mining_date: str, field: str, panel, registry, experienc
     the independent winners of earlier days (``found_before``: what the search must not find again), the
     settings bandit rebuilt from every bandit trial of earlier days, the field's kind and companions (``seeds.field_kind``),
     the NOVELTY index over ``novelty_library``, the public alphas of the CROWDING check (``gate.public``, simulated
-    once per panel and cached) and ``gate``, the limits of our own checks (``GateLimits``; defaults when None).
+    once per panel and cached), ``gate``, the limits of our own checks (``GateLimits``; defaults when None), and
+    BRAIN's live limits once BRAIN has simulated an alpha (``brain.day.brain_limits``).
 
     Raises ``ValueError`` when ``field`` is not a MATRIX field of the panel."""
+    from alpha_core.brain.day import brain_limits
     from alpha_core.gate.checklist import GateLimits
     from alpha_core.gate.novelty import NoveltyIndex
     from alpha_core.gate.public import public_library
@@ -178,7 +180,7 @@ def search_context(con, mining_date: str, field: str, panel, registry, experienc
                          experience=experience,
                          bandit=SettingsBandit.from_trials(bandit_rows),
                          novelty=NoveltyIndex(novelty_library(con, mining_date)), public=public_library(panel),
-                         gate=gate or GateLimits())
+                         gate=gate or GateLimits(), brain_limits=brain_limits(con))
 
 
 def _is_matrix(registry, field: str) -> bool:

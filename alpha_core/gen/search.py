@@ -226,6 +226,7 @@ class SearchContext:
     public: object | None = None        # gate.public.PublicLibrary (the CROWDING check)
     gate: GateLimits = field(default_factory=GateLimits)
     llm_seeds: Sequence[tuple[str, dict]] = ()   # (expression, settings) of the LLM source (gen.llm.daily), seeded first
+    brain_limits: Mapping[int, Mapping[str, float]] = field(default_factory=dict)   # delay -> BRAIN's live limits
 
 
 @functools.lru_cache(maxsize=1)
@@ -403,10 +404,12 @@ class _Search:
             from alpha_core.gate.public import crowding
 
             crowd = crowding(pnl, dates, self.ctx.public, self.ctx.gate.crowding_max)[0]
-        trial.checks = alpha_checklist(row, SimSettings(**trial.settings), pnl=pnl, dates=dates,
+        settings = SimSettings(**trial.settings)
+        trial.checks = alpha_checklist(row, settings, pnl=pnl, dates=dates,
                                        program=trial.program, lint_warnings=trial.lint_warnings, self_corr=corr,
-                                       limits=self.ctx.gate, novelty=trial.novelty,
-                                       crowding=crowd)
+                                       limits=self.ctx.gate,
+                                       brain_limits=self.ctx.brain_limits.get(int(settings.delay)),
+                                       novelty=trial.novelty, crowding=crowd)
         trial.verdict = verdict(trial.checks)
         trial.red_sea = self.red_sea.max_corr(pnl, dates) if pnl.size else None
         nodes = gp.size(trial.program.result) if trial.program is not None else 0
