@@ -8,4 +8,5 @@ from alpha_assets.assets.themes import themes
 
 ALL_ASSETS = [field_registry, field_profiles, themes, search, brain_simulations, submissions, experience]
 
-__all__ = ["ALL_ASSETS", "brain_simulations", "experience", "field_profiles", "field_registry", "search", "submissions", "themes"]
+__all__ = ["ALL_ASSETS", "brain_simulations", "experience", "field_profiles", "field_registry", "search",
+           "submissions", "themes"]
