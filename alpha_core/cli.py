@@ -274,6 +274,41 @@ def cmd_brain_calibration(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brain_ledger(args: argparse.Namespace) -> int:
+    """Print the BRAIN ledger (``alpha_core.brain.ledger``): one line per alpha hash, optionally one state."""
+    from alpha_core.brain.ledger import Ledger
+    from alpha_core.report import format_table
+
+    rows = Ledger(_db_or_exit(args)).entries([args.state.upper()] if args.state else None)
+    if not rows:
+        print("no alpha in the BRAIN ledger" + (f" in state {args.state.upper()}" if args.state else ""))
+        return 0
+    cols = ["alpha_hash", "state", "simulation_id", "alpha_id", "submit_state", "updated_at", "message"]
+    print(format_table([{**r.model_dump(include=set(cols)), "alpha_hash": r.alpha_hash[:12],
+                         "message": (r.message or "")[:70]} for r in rows], cols))
+    return 0
+
+
+def cmd_brain_forget(args: argparse.Namespace) -> int:
+    """Drop ``UNKNOWN`` ledger rows (a POST whose fate is unknown) once a human checked BRAIN: they may be posted
+    again. Exit 1 when a hash prefix matches no UNKNOWN row or several rows."""
+    from alpha_core.brain.ledger import Ledger
+
+    ledger = Ledger(_db_or_exit(args))
+    unknown = [r.alpha_hash for r in ledger.entries(["UNKNOWN"])]
+    code = 0
+    for prefix in args.hashes:
+        hits = [h for h in unknown if h.startswith(prefix)]
+        if len(hits) != 1:
+            print(f"alpha brain forget: {prefix}: {'no' if not hits else len(hits)} UNKNOWN row(s) match; "
+                  "see alpha brain ledger --state UNKNOWN", file=sys.stderr)
+            code = 1
+            continue
+        ledger.forget(hits[0])
+        print(f"{hits[0][:12]}: forgotten; the next run may post it again")
+    return code
+
+
 def cmd_brain_emulator(args: argparse.Namespace) -> int:
     """Serve the loopback BRAIN emulator (``alpha_core.brain.emulator``) until Ctrl-C; the account is
     BRAIN_EMAIL / BRAIN_PASSWORD (never printed)."""
@@ -388,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_brain_emulator, parser=p)
 
     brain = sub.add_parser("brain", help="BRAIN: simulate the day's ranked winners, compare local and BRAIN")
-    bsub = brain.add_subparsers(dest="brain_command", required=True, metavar="{simulate,calibration}")
+    bsub = brain.add_subparsers(dest="brain_command", required=True,
+                                metavar="{simulate,calibration,ledger,forget}")
     p = bsub.add_parser("simulate", help="simulate the day's best-ranked winners on BRAIN (ALPHA_BRAIN_URL)")
     p.add_argument("--date", required=True, help="mining day YYYY-MM-DD whose submission order is read")
     p.add_argument("--top", type=int, default=4, help="how many of the ranked winners (default 4)")
@@ -398,6 +434,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
     p.add_argument("--json", action="store_true", help="rows and summary as JSON")
     p.set_defaults(func=cmd_brain_calibration, parser=p)
+    p = bsub.add_parser("ledger", help="every alpha sent to BRAIN: state, ids, message (the brain_ledger table)")
+    p.add_argument("--state", help="only rows in this state, e.g. UNKNOWN, IN_FLIGHT, TIMEOUT")
+    p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
+    p.set_defaults(func=cmd_brain_ledger, parser=p)
+    p = bsub.add_parser("forget", help="drop UNKNOWN ledger rows after checking BRAIN's UI, so they may be posted "
+                                       "again (hashes or unique prefixes)")
+    p.add_argument("hashes", nargs="+", metavar="HASH")
+    p.add_argument("--db", metavar="PATH", help="the DuckDB file (default ALPHA_DUCKDB or $DAGSTER_HOME/alpha.duckdb)")
+    p.set_defaults(func=cmd_brain_forget, parser=p)
 
     sub.add_parser("mine", help="run a day's mining pipeline through Dagster "
                                 "(alpha mine --date YYYY-MM-DD [--fields f1,f2] [--budget N]; see alpha mine -h)")

@@ -45,3 +45,20 @@ def test_the_search_checklist_uses_brains_limits(tmp_path, real_panel):
     result = run_search(ctx, SearchConfig(budget=8))
     fitness = [c for t in result.trials for c in t.checks if c.name == "LOW_FITNESS"]
     assert fitness and all(c.limit == 4.5 for c in fitness) and not result.winners()
+
+
+def test_ledger_and_forget_commands(tmp_path, capsys):
+    from alpha_core.cli import main
+
+    db = tmp_path / "alpha.duckdb"
+    ledger = Ledger(db)
+    for h, state in (("aaa111", "UNKNOWN"), ("bbb222", "COMPLETE")):
+        ledger.claim(h, "rank(close)", "{}")
+        ledger.update(h, state=state, message="the process stopped" if state == "UNKNOWN" else None)
+    assert main(["brain", "ledger", "--db", str(db), "--state", "unknown"]) == 0
+    out = capsys.readouterr().out
+    assert "aaa111" in out and "bbb222" not in out
+    assert main(["brain", "forget", "bbb", "--db", str(db)]) == 1          # only UNKNOWN rows may be forgotten
+    assert "no UNKNOWN row" in capsys.readouterr().err and ledger.get("bbb222").state == "COMPLETE"
+    assert main(["brain", "forget", "aaa", "--db", str(db)]) == 0
+    assert ledger.get("aaa111") is None and ledger.claim("aaa111", "rank(close)", "{}")[0]
