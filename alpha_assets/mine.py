@@ -313,6 +313,7 @@ def day_summary(db: str, date: str, fields: list[str]) -> dict:
         best = {k: b[k] for k in ("alpha_hash", "field", "expression", "settings_json", "verdict", "is_sharpe",
                                   "is_fitness", "is_turnover", "is_returns", "is_drawdown", "is_margin", "os_sharpe")}
     return {"date": date, "fields": fields, "candidates": cands.height,
+            "llm_candidates": int((cands["origin"] == "llm").sum()) if cands.height else 0,
             "lint_clean": int(lint["ok"].sum()) if lint.height else 0,
             "simulated": int((sims["status"] == "ok").sum()) if sims.height else 0,
             "passed": int((v["verdict"] == "winner").sum()) if v.height else 0,
@@ -343,6 +344,9 @@ def format_summary(s: dict) -> str:
              f"  candidates {s['candidates']}  lint-clean {s['lint_clean']}  simulated {s['simulated']}  "
              f"passed {s['passed']}  near-miss {s['near_miss']}  independent winners {s.get('independent_winners', 0)}  "
              f"submitted ({s.get('submit_mode', 'dry-run')}) {s['submitted']}"]
+    if s.get("llm_candidates"):
+        lines.append(f"  LLM source: {s['llm_candidates']} of the candidates were proposed by the model "
+                     "(origin llm; alpha research list shows its requests)")
     if s.get("brain"):
         lines.append("  BRAIN: " + ", ".join(f"{n} {status}" for status, n in sorted(s["brain"].items()))
                      + " (table brain_simulations; `alpha brain calibration` compares local and BRAIN)")

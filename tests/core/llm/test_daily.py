@@ -59,3 +59,13 @@ def test_the_search_seeds_the_llm_proposals_first(real_panel):
     first = result.trials[0]
     assert (first.origin, first.expression, first.settings) == ("llm", "rank(-ts_delta(close, 3))", {"decay": 3})
     assert result.counts["off_field"] >= 1 and [t.origin for t in result.trials[1:]] == ["seed", "seed"]
+
+
+def test_the_mine_summary_says_how_many_candidates_the_model_proposed():
+    from alpha_assets.mine import format_summary
+
+    base = {"date": "2026-11-20", "fields": ["close"], "candidates": 100, "lint_clean": 100, "simulated": 100,
+            "passed": 6, "near_miss": 3, "independent_winners": 0, "submitted": 0}
+    assert "LLM source" not in format_summary({**base, "llm_candidates": 0})
+    assert "LLM source: 3 of the candidates were proposed by the model" in format_summary(
+        {**base, "llm_candidates": 3})
