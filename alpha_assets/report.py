@@ -194,6 +194,7 @@ def search_metadata(result, date: str, field: str, config, pages: dict | None = 
                        "alpha_check_rows": sum(len(t.checks) for t in trials), "alphas_checked": len(trials),
                        "winner": len(winners), "near_miss": sum(t.verdict == "near_miss" for t in trials),
                        "independent_winners": int(last.get("independent_passes") or 0),
+                       "factor_neutral_runs": result.counts.get("factor_neutral_runs", 0),
                        "alpha_checks": dg.MetadataValue.md(alpha_checks_md(trials)),
                        "best_alphas": dg.MetadataValue.md(best_table_md(winners or rows, n=8, pages=pages)),
                        **page_links(pages or {})},

@@ -94,6 +94,8 @@ class AlphaSettings(BaseSettings):
                                      validation_alias=AliasChoices("ALPHA_GATE_CROWDING_MAX", "gate_crowding_max"))
     gate_novelty_max: float = Field(default=0.9, gt=0, le=1,
                                     validation_alias=AliasChoices("ALPHA_GATE_NOVELTY_MAX", "gate_novelty_max"))
+    gate_factor_max: float = Field(default=0.7, gt=0, le=1,
+                                   validation_alias=AliasChoices("ALPHA_GATE_FACTOR_MAX", "gate_factor_max"))
     brain_email: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BRAIN_EMAIL", "brain_email"))
     brain_password: SecretStr | None = Field(default=None,
                                              validation_alias=AliasChoices("BRAIN_PASSWORD", "brain_password"))
@@ -158,7 +160,8 @@ class AlphaSettings(BaseSettings):
 
         return GateLimits(dsr_min=self.gate_dsr_min, stability_min=self.gate_stability_min,
                           coverage_min=self.gate_coverage_min, complexity_max=self.gate_complexity_max,
-                          crowding_max=self.gate_crowding_max, novelty_max=self.gate_novelty_max)
+                          crowding_max=self.gate_crowding_max, novelty_max=self.gate_novelty_max,
+                          factor_max=self.gate_factor_max)
 
     def brain_credentials(self) -> BrainCredentials:
         """The BRAIN credentials (``SecretStr`` each, None when unset)."""

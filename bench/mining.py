@@ -73,13 +73,15 @@ def baseline_fields(panel, registry) -> tuple[list[str], list[str]]:
     return fields, groups
 
 
-def judge(outcome) -> dict:
+def judge(outcome, panel=None, registry=None) -> dict:
     """One simulated alpha judged as the miner judges it, self-correlation not computed (PENDING).
 
-    ``outcome``: a ``sim.simulate.Outcome``. Returns ``{hash, status, verdict, is_sharpe, is_fitness,
+    ``outcome``: a ``sim.simulate.Outcome``. With ``panel``, the checks of the alpha itself that need the panel
+    are computed as the search computes them: FACTOR_EXPOSURE (``gate.factors.style_library(panel)``) and, for
+    an alpha that passes every other check, FACTOR_NEUTRAL_SHARPE (one diagnostic simulation). Returns ``{hash, status, verdict, is_sharpe, is_fitness,
     os_sharpe, pnl, dates}`` with ``pnl``/``dates`` the IS daily PnL (USD) and its datetime64[D] days
     (empty unless the alpha simulated)."""
-    from alpha_core.gate.checklist import alpha_checklist
+    from alpha_core.gate.checklist import alpha_checklist, replace_check
     from alpha_core.gen.pipeline import is_pnl, sim_row, verdict
 
     empty = {"pnl": np.zeros(0), "dates": np.zeros(0, dtype="datetime64[D]")}
@@ -88,7 +90,19 @@ def judge(outcome) -> dict:
                 "os_sharpe": None, **empty}
     row = sim_row({}, outcome.result)
     pnl, dates = is_pnl(row)
-    checks = alpha_checklist(row, outcome.settings, pnl=pnl, dates=dates, program=outcome.lint.program)
+    factor = None
+    if panel is not None and pnl.size:
+        from alpha_core.gate.factors import factor_exposure, style_library
+
+        factor = factor_exposure(pnl, dates, style_library(panel))
+    checks = alpha_checklist(row, outcome.settings, pnl=pnl, dates=dates, program=outcome.lint.program,
+                             factor=factor)
+    if panel is not None and pnl.size and not any(c.result == "FAIL" for c in checks):
+        from alpha_core.gate.factors import factor_neutral
+
+        limit = next(c.limit for c in checks if c.name == "LOW_SHARPE")
+        checks = replace_check(checks, factor_neutral(outcome.lint.canonical, panel, outcome.settings, registry,
+                                                      limit))
     return {"hash": outcome.hash, "status": "ok", "verdict": verdict(checks), "is_sharpe": row["is_sharpe"],
             "is_fitness": row["is_fitness"], "os_sharpe": row["os_sharpe"], "pnl": pnl, "dates": dates}
 
@@ -127,7 +141,7 @@ def random_baseline(panel, n: int, seed: int = 0) -> dict:
     for _ in range(n):
         text = random_expression(rng, fields, groups, max_depth=BASELINE_DEPTH, p_constant=0, p_long_window=0)
         settings = {**BASE_SETTINGS, "decay": int(rng.integers(0, MAX_DECAY + 1))}
-        j = judge(simulate_one(text, panel, settings, registry))
+        j = judge(simulate_one(text, panel, settings, registry), panel, registry)
         ok += j["status"] == "ok"
         if j["verdict"] == "winner":
             winners.append({**j, "expression": text, "settings": settings})

@@ -3,10 +3,12 @@
 BRAIN's (SIMULATION.md §7, limits by delay, live limits win): ``LOW_SHARPE``, ``LOW_FITNESS``, ``LOW_TURNOVER``,
 ``HIGH_TURNOVER``, ``CONCENTRATED_WEIGHT``, ``LOW_SUB_UNIVERSE_SHARPE``, ``SELF_CORRELATION``
 (``checks.submission_checks``), ``LOW_2Y_SHARPE`` and ``IS_LADDER_SHARPE``. Ours: ``DEFLATED_SHARPE``
-(§11), ``IS_STABILITY``, ``COVERAGE``, ``COMPLEXITY``, ``CROWDING``, ``NOVELTY``, ``LINT_CLEAN``,
-``NO_LOOKAHEAD``. A check whose input is not computed at this stage is PENDING (it does not block): the search
-leaves ``DEFLATED_SHARPE`` and ``NO_LOOKAHEAD`` PENDING, the day's gate (``gate.order``) computes them for the
-finalists. Every value reads IS only: the OS holdout never enters a check (SIMULATION.md §4).
+(§11), ``IS_STABILITY``, ``COVERAGE``, ``COMPLEXITY``, ``CROWDING``, ``FACTOR_EXPOSURE`` and
+``FACTOR_NEUTRAL_SHARPE`` (``gate.factors``), ``NOVELTY``, ``LINT_CLEAN``, ``NO_LOOKAHEAD``. A check whose input
+is not computed at this stage is PENDING (it does not block): the search leaves ``DEFLATED_SHARPE`` and
+``NO_LOOKAHEAD`` PENDING, the day's gate (``gate.order``) computes them for the finalists; the search computes
+``FACTOR_NEUTRAL_SHARPE`` (a simulation) only for an alpha that passes every other check. Every value reads IS
+only: the OS holdout never enters a check (SIMULATION.md §4).
 """
 from __future__ import annotations
 
@@ -25,12 +27,13 @@ MIN_YEAR_DAYS = 126        # a calendar year of IS counts for IS_STABILITY with 
 
 CHECK_ORDER = ("LOW_SHARPE", "LOW_FITNESS", "LOW_TURNOVER", "HIGH_TURNOVER", "CONCENTRATED_WEIGHT",
                "LOW_SUB_UNIVERSE_SHARPE", "SELF_CORRELATION", "LOW_2Y_SHARPE", "IS_LADDER_SHARPE",
-               "DEFLATED_SHARPE", "IS_STABILITY", "COVERAGE", "COMPLEXITY", "CROWDING", "NOVELTY", "LINT_CLEAN",
-               "NO_LOOKAHEAD")
+               "DEFLATED_SHARPE", "IS_STABILITY", "COVERAGE", "COMPLEXITY", "CROWDING", "FACTOR_EXPOSURE",
+               "FACTOR_NEUTRAL_SHARPE", "NOVELTY", "LINT_CLEAN", "NO_LOOKAHEAD")
 BRAIN_CHECKS = CHECK_ORDER[:9]
-#: checks that read the last years of IS: the search's score must not see them (its walk-forward
-#: validation part, gate.stability), so they decide the verdict but never steer the search.
-LATE_WINDOW_CHECKS = ("LOW_2Y_SHARPE", "IS_LADDER_SHARPE", "IS_STABILITY")
+#: checks that read the last years of IS (or, FACTOR_NEUTRAL_SHARPE, a sharpe over all of IS): the search's score
+#: must not see them (its walk-forward validation part, gate.stability), so they decide the verdict but never
+#: steer the search.
+LATE_WINDOW_CHECKS = ("LOW_2Y_SHARPE", "IS_LADDER_SHARPE", "IS_STABILITY", "FACTOR_NEUTRAL_SHARPE")
 
 
 class GateLimits(BaseModel):
@@ -45,6 +48,9 @@ class GateLimits(BaseModel):
     crowding_max: float = Field(0.7, gt=0, le=1, description="CROWDING: daily-PnL correlation with a public alpha")
     novelty_max: float = Field(0.9, gt=0, le=1,
                                description="NOVELTY: share of the AST inside a sub-tree of a library alpha")
+    factor_max: float = Field(0.7, gt=0, le=1,
+                              description="FACTOR_EXPOSURE: multiple correlation of the daily PnL with the style "
+                                          "factors' (gate.factors)")
 
 
 def _sharpe(p: np.ndarray) -> float | None:
@@ -167,7 +173,8 @@ def alpha_checklist(row: Mapping, settings, *, pnl: np.ndarray, dates: np.ndarra
                     lint_warnings: int | None = 0, self_corr: SelfCorrelation | None = None,
                     limits: GateLimits | None = None, brain_limits: Mapping[str, float] | None = None,
                     novelty: Check | None = None, crowding: Check | None = None,
-                    deflated: Deflated | None = None, lookahead: Check | None = None) -> list[Check]:
+                    deflated: Deflated | None = None, lookahead: Check | None = None,
+                    factor: Check | None = None, factor_neutral: Check | None = None) -> list[Check]:
     """Every check of one simulated alpha, in ``CHECK_ORDER``.
 
     ``row``: a ``simulations`` row (``is_sharpe, is_fitness, is_turnover, is_max_weight,
@@ -175,8 +182,9 @@ def alpha_checklist(row: Mapping, settings, *, pnl: np.ndarray, dates: np.ndarra
     (D,) datetime64[D]: its IS daily PnL (``gen.pipeline.is_pnl``; empty -> the PnL checks are PENDING);
     ``program``: the canonical ``Program``; ``self_corr``: ``checks.self_correlation`` (None -> PENDING);
     ``brain_limits``: live limits by check name (they win); ``novelty``, ``crowding``, ``lookahead``: the
-    ``Check`` of ``gate.novelty`` / ``gate.public`` / ``gate.lookahead`` (None -> PENDING); ``deflated``:
-    ``gate.deflated.deflated_sharpe_of`` (None -> PENDING). Returns 17 ``Check`` rows.
+    ``Check`` of ``gate.novelty`` / ``gate.public`` / ``gate.lookahead`` (None -> PENDING); ``factor``, ``factor_neutral``: the
+    ``Check`` of ``gate.factors.factor_exposure`` / ``factor_neutral`` (None -> PENDING); ``deflated``:
+    ``gate.deflated.deflated_sharpe_of`` (None -> PENDING). Returns 19 ``Check`` rows.
     """
     limits = limits or GateLimits()
     metrics = {"sharpe": row.get("is_sharpe"), "fitness": row.get("is_fitness"),
@@ -193,6 +201,11 @@ def alpha_checklist(row: Mapping, settings, *, pnl: np.ndarray, dates: np.ndarra
     checks.append(coverage_check(row.get("is_min_coverage"), limits.coverage_min))
     checks.append(complexity_check(program, limits.complexity_max))
     checks.append(crowding or Check("CROWDING", PENDING, None, limits.crowding_max, "no public library loaded"))
+    checks.append(factor or Check("FACTOR_EXPOSURE", PENDING, None, limits.factor_max,
+                                  "no style factor library loaded"))
+    checks.append(factor_neutral or Check("FACTOR_NEUTRAL_SHARPE", PENDING, None,
+                                          float(live.get("LOW_SHARPE") or base),
+                                          "computed for an alpha that passes every other check"))
     checks.append(novelty or Check("NOVELTY", PENDING, None, limits.novelty_max, "no library to compare with"))
     checks.append(lint_check(lint_warnings))
     checks.append(lookahead or Check("NO_LOOKAHEAD", PENDING, None, 0.0,

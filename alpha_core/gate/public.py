@@ -150,14 +150,14 @@ def public_library(panel: Panel, settings: SimSettings | dict | None = None, cac
         library = PublicLibrary(tuple(meta["ids"]), tuple(meta["expressions"]), np.array(arrays["dates"]),
                                 np.array(arrays["pnl"]), np.array(arrays["sharpe"]))
     else:
-        library = _build(panel, s, alphas)
+        library = _build(panel, s, alphas, path.name)
         _cache.write_cache(folder, key, {"ids": list(library.ids), "expressions": list(library.expressions)},
                            {"dates": library.dates, "pnl": library.pnl, "sharpe": library.sharpe})
     memo[(csv_hash, ident)] = library
     return library
 
 
-def _build(panel: Panel, settings: SimSettings, alphas: Sequence[PublicAlpha]) -> PublicLibrary:
+def _build(panel: Panel, settings: SimSettings, alphas: Sequence[PublicAlpha], what: str) -> PublicLibrary:
     kept, series, sharpes, left_out = [], [], [], []
     for alpha, outcome in zip(alphas, iter_simulate([a.expression for a in alphas], panel, settings)):
         if outcome.result is None:
@@ -172,8 +172,8 @@ def _build(panel: Panel, settings: SimSettings, alphas: Sequence[PublicAlpha]) -
         series.append((pnl, dates))
         sharpes.append(np.nan if sharpe is None else float(sharpe))
     if left_out:
-        log.warning("%d of %d public alphas left out of the crowding library on %s: %s", len(left_out),
-                    len(alphas), panel.label, ", ".join(left_out))
+        log.warning("%d of %d alphas of %s left out of the library on %s: %s", len(left_out),
+                    len(alphas), what, panel.label, ", ".join(left_out))
     matrix, calendar = pnl_matrix(series, max_days=None, labels=[f"public alpha {a.id}" for a in kept])
     return PublicLibrary(tuple(a.id for a in kept), tuple(a.expression for a in kept), calendar, matrix,
                          np.asarray(sharpes, dtype=np.float64))

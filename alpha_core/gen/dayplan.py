@@ -16,6 +16,7 @@ of the day adds winners).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,17 +42,38 @@ def day_plan(mining_date: str, fields: list[str]) -> list[Step]:
             + [Step("submit_job", mining_date, "submissions + experience")])
 
 
-def memo_rows(con, mining_date: str, field: str) -> dict[str, dict]:
-    """alpha hash -> stored ``simulations`` row of every partition and day (the memo of "simulate once").
+class MemoRows(Mapping):
+    """alpha hash -> stored ``simulations`` row (a dict), over one columnar frame: a row is converted to Python
+    only when the search asks for it. Converting every stored row up front (their daily PnL lists included)
+    took about 10 s a search after five mining days, for the few dozen rows a search reuses."""
+
+    def __init__(self, frame: pl.DataFrame, index: dict[str, int]):
+        self._frame, self._index = frame, index
+
+    def __getitem__(self, alpha_hash: str) -> dict:
+        row = self._frame.row(self._index[alpha_hash], named=True)
+        row["mining_date"] = str(row["mining_date"])
+        return row
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def memo_rows(con, mining_date: str, field: str) -> MemoRows:
+    """alpha hash -> stored ``simulations`` row of every partition and day (the memo of "simulate once"), as a
+    read-only ``MemoRows`` mapping.
 
     Rows of other partitions are read without ``result_json`` (they are reused, never re-written); the
     rows of (``mining_date``, ``field``) itself are read whole (a resumed run re-emits them). The first
-    stored row of a hash wins (earliest day)."""
+    stored row of a hash wins (earliest day); this partition's own row wins over any other."""
     from alpha_core.store import reads
     from alpha_core.store.schema import columns
 
     if not reads.table_exists(con, "simulations"):
-        return {}
+        return MemoRows(pl.DataFrame(), {})
     cols = [c for c in columns("simulations") if c != "run_id"]
     light = ", ".join(f'"{c}"' if c != "result_json" else "NULL AS result_json" for c in cols)
     full = ", ".join(f'"{c}"' for c in cols)
@@ -59,16 +81,18 @@ def memo_rows(con, mining_date: str, field: str) -> dict[str, dict]:
            f"SELECT {light} FROM simulations WHERE NOT (mining_date = CAST(? AS DATE) AND field = ?) "
            "ORDER BY mining_date, field, alpha_hash")
     frame = _frame(con, sql, [mining_date, field, mining_date, field])
-    out: dict[str, dict] = {}
-    own = {}
-    for r in frame.iter_rows(named=True):
-        r["mining_date"] = str(r["mining_date"])
-        if r["mining_date"] == mining_date and r["field"] == field:
-            own[r["alpha_hash"]] = r
+    index: dict[str, int] = {}
+    own: dict[str, int] = {}
+    day = np.datetime64(mining_date, "D")
+    dates = frame["mining_date"].to_numpy().astype("datetime64[D]") if frame.height else np.zeros(0, "datetime64[D]")
+    mine = (dates == day) & (frame["field"].to_numpy() == field) if frame.height else np.zeros(0, bool)
+    for i, (h, is_own) in enumerate(zip(frame["alpha_hash"].to_list() if frame.height else [], mine)):
+        if is_own:
+            own[h] = i
         else:
-            out.setdefault(r["alpha_hash"], r)
-    out.update(own)   # this partition's own rows replay, even when another day holds the same hash
-    return out
+            index.setdefault(h, i)
+    index.update(own)   # this partition's own rows replay, even when another day holds the same hash
+    return MemoRows(frame, index)
 
 
 def day_winner_pnls(con, mining_date: str, field: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -146,12 +170,13 @@ def search_context(con, mining_date: str, field: str, panel, registry, experienc
     the independent winners of earlier days (``found_before``: what the search must not find again), the
     settings bandit rebuilt from every bandit trial of earlier days, the field's kind and companions (``seeds.field_kind``),
     the NOVELTY index over ``novelty_library``, the public alphas of the CROWDING check (``gate.public``, simulated
-    once per panel and cached), ``gate``, the limits of our own checks (``GateLimits``; defaults when None), and
+    once per panel and cached), the style factors of the FACTOR_EXPOSURE check (``gate.factors``, likewise), ``gate``, the limits of our own checks (``GateLimits``; defaults when None), and
     BRAIN's live limits once BRAIN has simulated an alpha (``brain.day.brain_limits``).
 
     Raises ``ValueError`` when ``field`` is not a MATRIX field of the panel."""
     from alpha_core.brain.day import brain_limits
     from alpha_core.gate.checklist import GateLimits
+    from alpha_core.gate.factors import style_library
     from alpha_core.gate.novelty import NoveltyIndex
     from alpha_core.gate.public import public_library
     from alpha_core.gen.bandit import SettingsBandit
@@ -180,7 +205,7 @@ def search_context(con, mining_date: str, field: str, panel, registry, experienc
                          experience=experience,
                          bandit=SettingsBandit.from_trials(bandit_rows),
                          novelty=NoveltyIndex(novelty_library(con, mining_date)), public=public_library(panel),
-                         gate=gate or GateLimits(), brain_limits=brain_limits(con))
+                         styles=style_library(panel), gate=gate or GateLimits(), brain_limits=brain_limits(con))
 
 
 def _is_matrix(registry, field: str) -> bool:

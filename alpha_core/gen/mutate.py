@@ -21,6 +21,7 @@ Failure-directed moves (``surgeon_moves``) read which check FAILed and by how mu
 | LOW_SUB_UNIVERSE_SHARPE | liquidity conditioning ``. * rank(adv20)``, universe TOP200 |
 | LOW_SHARPE / LOW_FITNESS | strongly negative (IS sharpe <= -``FLIP_SHARPE``): the sign flip ``-(.)``; otherwise decay up when turnover > 0.3, neutralization moves, ``group_rank`` |
 | SELF_CORRELATION | operator swaps and wrappers (another form of the same idea) |
+| FACTOR_EXPOSURE, FACTOR_NEUTRAL_SHARPE | take the commonest style factors out: ``group_neutralize(., bucket(rank(log(cap)), range="0.1,1,0.1"))`` (size deciles), the same with ``ts_std_dev(returns, 60)`` (volatility deciles) |
 
 Settings moves that cannot change the alpha are recognised and skipped (``settings_noop``): neutralizing
 by a group at least as coarse as the group of an outer ``group_rank`` / ``group_neutralize`` / ``group_zscore``
@@ -33,6 +34,7 @@ above the 0.7 at which two alphas count as one, so the move is skipped all the s
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from alpha_core.expr.ast import Call, Ident, Keyword, Number, Program
@@ -186,6 +188,19 @@ def settings_options(settings: dict) -> dict[str, list]:
             "universe": [u for u in UNIVERSES if u != settings.get("universe")]}
 
 
+@functools.lru_cache(maxsize=1)
+def _factor_buckets() -> tuple[tuple[str, object], ...]:
+    """(name, group AST) of the style descriptors a FACTOR_EXPOSURE / FACTOR_NEUTRAL_SHARPE failure takes out:
+    deciles of size and volatility (``gate.factors.NEUTRAL_DESCRIPTORS``), ``bucket(rank(d), range="0.1,1,0.1")``,
+    for ``group_neutralize``: Base operators only, so the child stays submittable (``vector_neut``, which the
+    FACTOR_NEUTRAL_SHARPE diagnostic uses, is not Base on BRAIN)."""
+    from alpha_core.expr.parser import parse
+    from alpha_core.gate.factors import NEUTRAL_DESCRIPTORS
+
+    return tuple((name, parse(f'bucket(rank({raw}), range="0.1,1,0.1")').result)
+                 for name, raw in NEUTRAL_DESCRIPTORS[:2])
+
+
 def sign_flip(program: Program) -> Program:
     """``-(alpha)``; a root ``reverse`` is removed instead."""
     root = program.result
@@ -247,4 +262,7 @@ def surgeon_moves(program: Program, settings: dict, checks, is_sharpe: float | N
             out.append(("wrap group_rank subindustry", _wrap(program, "group_rank", Ident("subindustry")), settings))
     if "SELF_CORRELATION" in failed:
         out += [(d, p, settings) for d, p in operator_moves(program) + wrapper_moves(program)]
+    if "FACTOR_EXPOSURE" in failed or "FACTOR_NEUTRAL_SHARPE" in failed:
+        out += [(f"neutralize {name} deciles", replace(program, result=Call("group_neutralize", (program.result, g))),
+                 settings) for name, g in _factor_buckets()]
     return out

@@ -42,7 +42,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from alpha_core.expr.ast import Program
-from alpha_core.gate.checklist import GateLimits, alpha_checklist
+from alpha_core.gate.checklist import GateLimits, alpha_checklist, replace_check
 from alpha_core.gate.checks import Check, self_correlation
 from alpha_core.gate.stability import train_fitness, validated
 from alpha_core.gen import gp, mutate
@@ -58,7 +58,7 @@ GROUPS = ("subindustry", "industry", "sector")
 #: failed checks the score penalises; never the late-window ones (LOW_2Y_SHARPE, IS_LADDER_SHARPE,
 #: IS_STABILITY read the validation part of IS, which the score must not see) nor sharpe/fitness (the score is)
 SCORED_CHECKS = ("HIGH_TURNOVER", "LOW_TURNOVER", "CONCENTRATED_WEIGHT", "LOW_SUB_UNIVERSE_SHARPE", "COVERAGE",
-                 "CROWDING")
+                 "CROWDING", "FACTOR_EXPOSURE")
 STOP_SWITCHES = ("wall_time", "failures")   # stop reasons that are tripped kill switches (warned about)
 
 
@@ -224,6 +224,7 @@ class SearchContext:
     bandit: SettingsBandit = field(default_factory=SettingsBandit)
     novelty: object | None = None       # gate.novelty.NoveltyIndex of our library (accepted + found before)
     public: object | None = None        # gate.public.PublicLibrary (the CROWDING check)
+    styles: object | None = None        # gate.factors.style_library (the FACTOR_EXPOSURE check)
     gate: GateLimits = field(default_factory=GateLimits)
     llm_seeds: Sequence[tuple[str, dict]] = ()   # (expression, settings) of the LLM source (gen.llm.daily), seeded first
     brain_limits: Mapping[int, Mapping[str, float]] = field(default_factory=dict)   # delay -> BRAIN's live limits
@@ -285,7 +286,7 @@ class _Search:
         self.proposed: set[tuple[str, str]] = set()
         self.counts = {"simulated": 0, "replayed": 0, "reused": 0, "lint_rejected": 0, "duplicates": 0,
                        "noop_settings": 0, "passed_pattern_skipped": 0, "off_field": 0,
-                       "novelty_rejected": 0}
+                       "novelty_rejected": 0, "factor_neutral_runs": 0}
         self.fail_streak, self.last_error = 0, ""
         self.progress: list[dict] = []
         dates = np.asarray(ctx.panel.dates, dtype="datetime64[D]")
@@ -404,12 +405,19 @@ class _Search:
             from alpha_core.gate.public import crowding
 
             crowd = crowding(pnl, dates, self.ctx.public, self.ctx.gate.crowding_max)[0]
+        factor = None
+        if self.ctx.styles is not None and pnl.size:
+            from alpha_core.gate.factors import factor_exposure
+
+            factor = factor_exposure(pnl, dates, self.ctx.styles, self.ctx.gate.factor_max)
         settings = SimSettings(**trial.settings)
         trial.checks = alpha_checklist(row, settings, pnl=pnl, dates=dates,
                                        program=trial.program, lint_warnings=trial.lint_warnings, self_corr=corr,
                                        limits=self.ctx.gate,
                                        brain_limits=self.ctx.brain_limits.get(int(settings.delay)),
-                                       novelty=trial.novelty, crowding=crowd)
+                                       novelty=trial.novelty, crowding=crowd, factor=factor)
+        if pnl.size and not any(c.result == "FAIL" for c in trial.checks):
+            trial.checks = replace_check(trial.checks, self._factor_neutral(trial, settings))
         trial.verdict = verdict(trial.checks)
         trial.red_sea = self.red_sea.max_corr(pnl, dates) if pnl.size else None
         nodes = gp.size(trial.program.result) if trial.program is not None else 0
@@ -420,6 +428,16 @@ class _Search:
         if trial.verdict == "winner" and trial.validated and trial.kind != "reused":
             if trial.red_sea is None or trial.red_sea < self.cfg.corr_limit:
                 self.red_sea.add(pnl, dates)
+
+    def _factor_neutral(self, trial: Trial, settings) -> Check:
+        """FACTOR_NEUTRAL_SHARPE of a trial that passes every other check: one diagnostic simulation of its
+        factor-neutralized expression (``gate.factors.factor_neutral``; not a trial, not stored), limit the
+        LOW_SHARPE row's (the delay's, BRAIN's live one when known)."""
+        from alpha_core.gate.factors import factor_neutral
+
+        limit = next(c.limit for c in trial.checks if c.name == "LOW_SHARPE")
+        self.counts["factor_neutral_runs"] += 1
+        return factor_neutral(trial.expression, self.ctx.panel, settings, self.registry, limit)
 
     def _novelty(self, program) -> Check | None:
         """The NOVELTY check of ``program`` against ``ctx.novelty`` (None without a library)."""

@@ -27,7 +27,7 @@ def test_summary_matches_tables(mined):
         assert sims.height == 2 * BUDGET and set(sims["status"]) <= {"ok", "error", "unsupported"}
         checks = reads.read_partitions(con, "checklists", keys)
         ok = int((sims["status"] == "ok").sum())
-        assert checks.height == 17 * ok + (2 * BUDGET - ok)           # the 17-check alpha checklist per ok simulation
+        assert checks.height == 19 * ok + (2 * BUDGET - ok)           # the 19-check alpha checklist per ok simulation
         progress = reads.read_partitions(con, "search_progress", keys)
         assert progress.height >= 2 and progress["stop_reason"].drop_nulls().to_list() == ["budget", "budget"]
         assert sorted(reads.read_partitions(con, "themes", keys)["field"].to_list()) == sorted(s["fields"])
@@ -48,7 +48,7 @@ def test_summary_matches_tables(mined):
         assert set(subs["alpha_hash"]) == set(order.filter(order["decision"] == "submit")["alpha_hash"])
         assert subs.height == s["submitted"] <= 4
         gate = reads.read_partitions(con, "gate_checks", [DATE])
-        assert gate.height == 17 * order.height
+        assert gate.height == 19 * order.height
     finally:
         con.close()
 

@@ -55,7 +55,7 @@ def _real_day(db, capfd):
     assert sims.height == 60 and ok >= 55
     kept = sims.filter(sims["daily_pnl"].is_not_null())          # daily PnL kept for IS sharpe >= 0.8
     assert kept.height > 0 and len(kept["daily_pnl"][0]) == 1259 and (kept["is_sharpe"] >= 0.8).all()
-    assert checks.height == 17 * ok + (60 - ok)                 # the alpha checklist per ok simulation
+    assert checks.height == 19 * ok + (60 - ok)                 # the alpha checklist per ok simulation
     assert first["independent_winners"] <= first["passed"] and first["submitted"] <= 4
     # the gate ranked every winner, each decision with its reason (deflated sharpe after the day's trials)
     assert len(first["gate"]) == min(8, first["passed"]) and all(g["reason"] for g in first["gate"])

@@ -73,7 +73,10 @@ def checks_text(limits) -> str:
             f"IS years and every trailing IS ladder rung, and in at least {limits.stability_min:.0%} of IS years; "
             f"at least {limits.coverage_min:.0f} stocks held every day; at most {limits.complexity_max} expression "
             f"nodes; daily PnL correlation below {b['SELF_CORRELATION']} with accepted alphas and below "
-            f"{limits.crowding_max} with published alphas; not a near-copy of a known alpha.")
+            f"{limits.crowding_max} with published alphas; multiple correlation below {limits.factor_max} with the "
+            f"style factors (size, volatility, momentum, value, liquidity, profitability), and the sharpe must still "
+            f"pass once size, volatility, liquidity and momentum are neutralized: not a factor bet; not a near-copy "
+            f"of a known alpha.")
 
 
 def system_prompt(registry, limits, lessons: Sequence[dict] = (), n_alphas: int = 3) -> str:

@@ -72,7 +72,7 @@ def test_checklist_has_every_check_in_order_and_pending_does_not_block():
            "is_sub_universe_sharpe": 1.5, "is_min_coverage": 400.0}
     checks = alpha_checklist(row, SimSettings(), pnl=_pnl(1000, 2.0), dates=dates,
                              program=lint("rank(-ts_delta(close, 5))").program)
-    assert tuple(c.name for c in checks) == CHECK_ORDER and len(checks) == 17
+    assert tuple(c.name for c in checks) == CHECK_ORDER and len(checks) == 19
     pending = {c.name for c in checks if c.result == "PENDING"}
     assert {"SELF_CORRELATION", "DEFLATED_SHARPE", "CROWDING", "NOVELTY", "NO_LOOKAHEAD"} <= pending
     assert all_passed(checks) == all(c.result != "FAIL" for c in checks)

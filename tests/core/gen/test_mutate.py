@@ -163,6 +163,32 @@ def test_surgeon_lowers_turnover_on_the_real_panel(real_panel):
 
 
 @pytest.mark.real_data
+def test_surgeon_takes_a_size_bet_out_on_the_real_panel(real_panel, tmp_path):
+    """A mined small-cap tilt fails FACTOR_EXPOSURE; the surgeon's size move (neutralize within size deciles, Base
+    operators only) keeps the searched field, lints clean and brings the exposure under the limit."""
+    from alpha_core.gate.factors import factor_exposure, style_library
+    from alpha_core.sim.simulate import registry_for, simulate_one
+
+    reg, styles = registry_for(real_panel), style_library(real_panel, cache_dir=tmp_path)
+    s = SimSettings(decay=16).model_dump()
+    text = "ts_std_dev(-ts_rank(cap, 120) / cap, 120)"
+    parent = simulate_one(text, real_panel, s, reg).result
+    check = factor_exposure(*parent.period_pnl("is"), styles)
+    assert check.result == "FAIL" and "size" in check.message
+    moves = {d: (p, st) for d, p, st in mutate.surgeon_moves(_prog(text), s, [check], parent.is_["sharpe"],
+                                                             parent.is_["turnover"])}
+    assert set(moves) == {"neutralize size deciles", "neutralize volatility deciles"}
+    prog, st = moves["neutralize size deciles"]
+    assert to_text(prog) == f'group_neutralize({text}, bucket(rank(log(cap)), range="0.1,1,0.1"))' and st == s
+    assert all(not lint(to_text(p)).warnings for p, _ in moves.values())      # no W_OPERATOR_LEVEL: submittable
+    child = simulate_one(to_text(prog), real_panel, st, reg).result
+    after = factor_exposure(*child.period_pnl("is"), styles)
+    assert after.result == "PASS" and after.value < check.value - 0.2, (check, after)
+    neutral_fail = Check("FACTOR_NEUTRAL_SHARPE", "FAIL", 0.4, 1.25, "")
+    assert [d for d, _, _ in mutate.surgeon_moves(_prog(text), s, [neutral_fail], 1.6, 0.1)] == list(moves)
+
+
+@pytest.mark.real_data
 @pytest.mark.parametrize("universe", ["TOP500", "TOP200"])
 def test_settings_noop_moves_change_nothing_that_matters(real_panel, universe):
     """What ``settings_noop`` skips is the same alpha without decay and a > 0.95-correlated copy with it;
