@@ -73,7 +73,7 @@ def baseline_fields(panel, registry) -> tuple[list[str], list[str]]:
     return fields, groups
 
 
-def judge(outcome, panel=None, registry=None) -> dict:
+def judge(outcome, panel=None) -> dict:
     """One simulated alpha judged as the miner judges it, self-correlation not computed (PENDING).
 
     ``outcome``: a ``sim.simulate.Outcome``. With ``panel``, the checks of the alpha itself that need the panel
@@ -101,8 +101,7 @@ def judge(outcome, panel=None, registry=None) -> dict:
         from alpha_core.gate.factors import factor_neutral
 
         limit = next(c.limit for c in checks if c.name == "LOW_SHARPE")
-        checks = replace_check(checks, factor_neutral(outcome.lint.canonical, panel, outcome.settings, registry,
-                                                      limit))
+        checks = replace_check(checks, factor_neutral(outcome.lint.canonical, panel, outcome.settings, limit))
     return {"hash": outcome.hash, "status": "ok", "verdict": verdict(checks), "is_sharpe": row["is_sharpe"],
             "is_fitness": row["is_fitness"], "os_sharpe": row["os_sharpe"], "pnl": pnl, "dates": dates}
 
@@ -141,7 +140,7 @@ def random_baseline(panel, n: int, seed: int = 0) -> dict:
     for _ in range(n):
         text = random_expression(rng, fields, groups, max_depth=BASELINE_DEPTH, p_constant=0, p_long_window=0)
         settings = {**BASE_SETTINGS, "decay": int(rng.integers(0, MAX_DECAY + 1))}
-        j = judge(simulate_one(text, panel, settings, registry), panel, registry)
+        j = judge(simulate_one(text, panel, settings, registry), panel)
         ok += j["status"] == "ok"
         if j["verdict"] == "winner":
             winners.append({**j, "expression": text, "settings": settings})

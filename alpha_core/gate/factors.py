@@ -188,7 +188,7 @@ def _basis_panel(panel, settings):
     return memo[key]
 
 
-def factor_neutral(expression: str, panel, settings, registry, limit: float) -> Check:
+def factor_neutral(expression: str, panel, settings, limit: float) -> Check:
     """``FACTOR_NEUTRAL_SHARPE`` of ``expression``: simulates ``factor_neutral_expression(expression)`` on
     ``panel`` with ``settings`` (``SimSettings`` or dict; ``sim.simulate.simulate_one``, so a failure becomes a
     FAIL with the error's code, never an exception) and reads its IS sharpe; PENDING when the panel lacks a
@@ -196,8 +196,7 @@ def factor_neutral(expression: str, panel, settings, registry, limit: float) -> 
     panel: momentum needs 252 days). The neutralized alpha has no weight where a descriptor is missing, so on
     the real panel its IS sharpe covers the IS days from 2014-02 on (3 of the 4 IS years). The basis vectors are evaluated once per panel and
     settings (``_basis_panel``) and read as fields, which gives the same numbers as simulating the plain text
-    (``tests/core/gate/test_factors.py`` holds them identical) at about the cost of one simulation.
-    ``registry`` is unused (kept for the callers' signature: the derived panel has its own)."""
+    (``tests/core/gate/test_factors.py`` holds them identical) at about the cost of one simulation."""
     from alpha_core.sim.settings import SimSettings
     from alpha_core.sim.simulate import simulate_one
 

@@ -83,10 +83,11 @@ def memo_rows(con, mining_date: str, field: str) -> MemoRows:
     frame = _frame(con, sql, [mining_date, field, mining_date, field])
     index: dict[str, int] = {}
     own: dict[str, int] = {}
-    day = np.datetime64(mining_date, "D")
-    dates = frame["mining_date"].to_numpy().astype("datetime64[D]") if frame.height else np.zeros(0, "datetime64[D]")
-    mine = (dates == day) & (frame["field"].to_numpy() == field) if frame.height else np.zeros(0, bool)
-    for i, (h, is_own) in enumerate(zip(frame["alpha_hash"].to_list() if frame.height else [], mine)):
+    if frame.height == 0:
+        return MemoRows(frame, index)
+    mine = ((frame["mining_date"].to_numpy().astype("datetime64[D]") == np.datetime64(mining_date, "D"))
+            & (frame["field"].to_numpy() == field))
+    for i, (h, is_own) in enumerate(zip(frame["alpha_hash"].to_list(), mine)):
         if is_own:
             own[h] = i
         else:
@@ -170,7 +171,8 @@ def search_context(con, mining_date: str, field: str, panel, registry, experienc
     the independent winners of earlier days (``found_before``: what the search must not find again), the
     settings bandit rebuilt from every bandit trial of earlier days, the field's kind and companions (``seeds.field_kind``),
     the NOVELTY index over ``novelty_library``, the public alphas of the CROWDING check (``gate.public``, simulated
-    once per panel and cached), the style factors of the FACTOR_EXPOSURE check (``gate.factors``, likewise), ``gate``, the limits of our own checks (``GateLimits``; defaults when None), and
+    once per panel and cached), the style factors of the FACTOR_EXPOSURE check (``gate.factors``, likewise),
+    ``gate``, the limits of our own checks (``GateLimits``; defaults when None), and
     BRAIN's live limits once BRAIN has simulated an alpha (``brain.day.brain_limits``).
 
     Raises ``ValueError`` when ``field`` is not a MATRIX field of the panel."""

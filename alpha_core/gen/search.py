@@ -437,7 +437,7 @@ class _Search:
 
         limit = next(c.limit for c in trial.checks if c.name == "LOW_SHARPE")
         self.counts["factor_neutral_runs"] += 1
-        return factor_neutral(trial.expression, self.ctx.panel, settings, self.registry, limit)
+        return factor_neutral(trial.expression, self.ctx.panel, settings, limit)
 
     def _novelty(self, program) -> Check | None:
         """The NOVELTY check of ``program`` against ``ctx.novelty`` (None without a library)."""

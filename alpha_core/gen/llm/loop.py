@@ -363,8 +363,7 @@ class Research:
             deflated=deflated)
         if pnl.size and not any(c.result == "FAIL" for c in checks):
             limit = next(c.limit for c in checks if c.name == "LOW_SHARPE")
-            checks = replace_check(checks, factor_neutral(res.canonical, self.panel, sim_settings, self.registry,
-                                                          limit))
+            checks = replace_check(checks, factor_neutral(res.canonical, self.panel, sim_settings, limit))
         row["verdict"] = verdict(checks)
         row["failed_checks"] = ", ".join(c.name for c in checks if c.result == "FAIL") or None
         row["checks_json"] = json.dumps([{"name": c.name, "result": c.result, "value": c.value, "limit": c.limit,

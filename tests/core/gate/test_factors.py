@@ -157,7 +157,7 @@ def test_factor_neutral_sharpe_on_the_real_panel(real_panel, expression, expect)
     settings = settings_for({"decay": 16})
     reg = registry_for(real_panel)
     plain = simulate_one(expression, real_panel, settings, reg).result.is_["sharpe"]
-    check = factor_neutral(expression, real_panel, settings, reg, 1.25)
+    check = factor_neutral(expression, real_panel, settings, 1.25)
     assert check.name == "FACTOR_NEUTRAL_SHARPE" and check.result == expect, check
     assert plain >= 1.25 and check.value < plain        # each passes LOW_SHARPE before; neutralizing costs sharpe
     if expect == FAIL:
@@ -166,9 +166,8 @@ def test_factor_neutral_sharpe_on_the_real_panel(real_panel, expression, expect)
 
 def test_factor_neutral_failure_is_a_fail_with_the_reason_never_an_exception(real_panel):
     from alpha_core.gate.factors import factor_neutral, factor_neutral_check
-    from alpha_core.sim.simulate import registry_for
 
-    check = factor_neutral("no_such_field + 1", real_panel, SimSettings(), registry_for(real_panel), 1.25)
+    check = factor_neutral("no_such_field + 1", real_panel, SimSettings(), 1.25)
     assert check.result == FAIL and check.value is None and "no IS sharpe" in check.message
     assert factor_neutral_check(float("nan"), 1.25).result == FAIL
     assert factor_neutral_check(1.25, 1.25).result == PASS
@@ -179,7 +178,7 @@ def test_factor_neutral_is_pending_on_a_short_panel():
     from alpha_core.gate.factors import factor_neutral
 
     panel = synthetic_panel(300, 60, 1)      # 240 IS days: momentum (252 days of history) never exists
-    check = factor_neutral("rank(-ts_delta(close, 5))", panel, SimSettings(), None, 1.25)
+    check = factor_neutral("rank(-ts_delta(close, 5))", panel, SimSettings(), 1.25)
     assert check.result == PENDING and "cover 0 IS days" in check.message
 
 
@@ -192,7 +191,7 @@ def test_factor_neutral_is_pending_on_a_panel_without_the_descriptor_fields():
     panel = Panel.from_arrays(dates, [f"T{i}" for i in range(8)],
                               {"close": rng.uniform(10, 20, (40, 8)), "volume": rng.uniform(1e5, 1e6, (40, 8))},
                               label="SYNTHETIC test panel")
-    check = factor_neutral("rank(-ts_delta(close, 5))", panel, SimSettings(), None, 1.25)
+    check = factor_neutral("rank(-ts_delta(close, 5))", panel, SimSettings(), 1.25)
     assert check.result == PENDING and "cap, returns, adv20, market" in check.message
 
 
@@ -207,7 +206,7 @@ def test_factor_neutral_fast_path_equals_the_plain_expression(real_panel, expres
 
     s = SimSettings(**settings)
     plain = simulate_one(factor_neutral_expression(expression), real_panel, s, registry_for(real_panel)).result
-    check = factor_neutral(expression, real_panel, s, None, 1.25)
+    check = factor_neutral(expression, real_panel, s, 1.25)
     assert check.value == plain.is_["sharpe"]
     derived, reg, covered = _basis_panel(real_panel, s)
     assert 700 < covered < 1007           # momentum's first year is missing
