@@ -81,7 +81,7 @@ def judge(outcome, panel=None) -> dict:
     an alpha that passes every other check, FACTOR_NEUTRAL_SHARPE (one diagnostic simulation). Returns ``{hash, status, verdict, is_sharpe, is_fitness,
     os_sharpe, pnl, dates}`` with ``pnl``/``dates`` the IS daily PnL (USD) and its datetime64[D] days
     (empty unless the alpha simulated)."""
-    from alpha_core.gate.checklist import alpha_checklist, replace_check
+    from alpha_core.gate.checklist import alpha_checklist
     from alpha_core.gen.pipeline import is_pnl, sim_row, verdict
 
     empty = {"pnl": np.zeros(0), "dates": np.zeros(0, dtype="datetime64[D]")}
@@ -97,11 +97,10 @@ def judge(outcome, panel=None) -> dict:
         factor = factor_exposure(pnl, dates, style_library(panel))
     checks = alpha_checklist(row, outcome.settings, pnl=pnl, dates=dates, program=outcome.lint.program,
                              factor=factor)
-    if panel is not None and pnl.size and not any(c.result == "FAIL" for c in checks):
-        from alpha_core.gate.factors import factor_neutral
+    if panel is not None and pnl.size:
+        from alpha_core.gate.factors import with_factor_neutral
 
-        limit = next(c.limit for c in checks if c.name == "LOW_SHARPE")
-        checks = replace_check(checks, factor_neutral(outcome.lint.canonical, panel, outcome.settings, limit))
+        checks = with_factor_neutral(checks, outcome.lint.canonical, panel, outcome.settings)
     return {"hash": outcome.hash, "status": "ok", "verdict": verdict(checks), "is_sharpe": row["is_sharpe"],
             "is_fitness": row["is_fitness"], "os_sharpe": row["os_sharpe"], "pnl": pnl, "dates": dates}
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import weakref
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -118,12 +119,12 @@ def factor_exposure(pnl: np.ndarray, dates: np.ndarray, library, limit: float = 
     return Check("FACTOR_EXPOSURE", PASS, r, limit, f"largest style loadings: {top}")
 
 
-def neutral_basis(descriptors=NEUTRAL_DESCRIPTORS) -> list[str]:
+def neutral_basis() -> list[str]:
     """The descriptors' expressions z-scored and made mutually orthogonal (each ``vector_neut``-ed against the
     ones before, already orthogonal): FastExpr texts, same order. ``vector_neut`` is not a Base operator on
     BRAIN (operators.csv level Unknown): this text is a local diagnostic, never proposed as an alpha."""
     basis: list[str] = []
-    for _, raw in descriptors:
+    for _, raw in NEUTRAL_DESCRIPTORS:
         text = f"zscore({raw})"
         for b in basis:
             text = f"vector_neut({text}, {b})"
@@ -131,15 +132,15 @@ def neutral_basis(descriptors=NEUTRAL_DESCRIPTORS) -> list[str]:
     return basis
 
 
-def factor_neutral_expression(expression: str, descriptors=NEUTRAL_DESCRIPTORS) -> str:
+def factor_neutral_expression(expression: str, basis: Sequence[str] | None = None) -> str:
     """``expression`` with the style descriptors taken out cross-sectionally: demeaned across the market
     (``group_neutralize(., market)``; ``vector_neut`` fits no intercept), then ``vector_neut`` against each vector
-    of ``neutral_basis`` in turn, which is the joint projection since the basis is orthogonal. Each
-    ``vector_neut`` works over the names valid in both, which differ a little between descriptors (momentum
-    needs a year of history), so the result is orthogonal to each descriptor up to a cross-sectional
-    correlation of about 0.02, not exactly."""
+    of ``basis`` (default ``neutral_basis()``; ``factor_neutral`` passes the precomputed ``BASIS_FIELDS``) in
+    turn, which is the joint projection since the basis is orthogonal. Each ``vector_neut`` works over the names
+    valid in both, which differ a little between descriptors (momentum needs a year of history), so the result
+    is orthogonal to each descriptor up to a cross-sectional correlation of about 0.02, not exactly."""
     text = f"group_neutralize({expression}, market)"
-    for b in neutral_basis(descriptors):
+    for b in neutral_basis() if basis is None else basis:
         text = f"vector_neut({text}, {b})"
     return text
 
@@ -164,12 +165,13 @@ _BASIS: "weakref.WeakKeyDictionary[object, dict[tuple, tuple[object, object]]]" 
 
 
 def _basis_panel(panel, settings):
-    """``(panel + BASIS_FIELDS, its registry, covered IS days)``: ``panel``'s fields (lazily, the same arrays) plus the
-    ``neutral_basis`` vectors evaluated once under ``settings``' universe mask, pasteurization and NaN handling,
+    """``(panel + BASIS_FIELDS, its registry, covered IS days)``: ``panel``'s fields (lazily, the same arrays)
+    plus the ``neutral_basis`` vectors evaluated once under ``settings``' universe mask, pasteurization and NaN handling,
     so a FACTOR_NEUTRAL_SHARPE run evaluates the alpha and four ``vector_neut`` calls, not the 15 descriptor
-    sub-trees the plain text repeats; covered IS days = IS rows (the panel's first 80%) on which every basis
+    sub-trees the plain text repeats; covered IS days = IS rows (``backtest.trading_periods``) on which every basis
     vector has a value. Memoised per panel (weakly) and per those settings."""
     from alpha_core.data.panel import Panel
+    from alpha_core.sim.backtest import trading_periods
     from alpha_core.sim.simulate import raw_alpha, registry_for
 
     key = (settings.universe, int(settings.delay), settings.pasteurization, settings.nanHandling)
@@ -180,11 +182,11 @@ def _basis_panel(panel, settings):
             fields[name] = raw_alpha(text, panel, settings)[1]
         derived = Panel.from_arrays(panel.dates, panel.tickers, fields, panel.group_fields,
                                     f"{panel.label} + style basis", copy=False)
-        n_is = panel.T - math.ceil(0.2 * panel.T)
+        is_rows = trading_periods(panel, settings)[0]
         every = np.ones(panel.T, dtype=bool)
         for name in BASIS_FIELDS:
             every &= np.isfinite(fields[name]).any(axis=1)
-        memo[key] = (derived, registry_for(derived), int(every[:n_is].sum()))
+        memo[key] = (derived, registry_for(derived), int(every[is_rows].sum()))
     return memo[key]
 
 
@@ -194,9 +196,10 @@ def factor_neutral(expression: str, panel, settings, limit: float) -> Check:
     FAIL with the error's code, never an exception) and reads its IS sharpe; PENDING when the panel lacks a
     field of ``NEUTRAL_FIELDS`` or when the descriptors exist on fewer than ``MIN_BASIS_DAYS`` IS days (a short
     panel: momentum needs 252 days). The neutralized alpha has no weight where a descriptor is missing, so on
-    the real panel its IS sharpe covers the IS days from 2014-02 on (3 of the 4 IS years). The basis vectors are evaluated once per panel and
-    settings (``_basis_panel``) and read as fields, which gives the same numbers as simulating the plain text
-    (``tests/core/gate/test_factors.py`` holds them identical) at about the cost of one simulation."""
+    the real panel its IS sharpe covers the IS days from 2014-02 on (3 of the 4 IS years). The basis vectors
+    are evaluated once per panel and settings (``_basis_panel``) and read as fields, which gives the same
+    numbers as simulating the plain text (``tests/core/gate/test_factors.py`` holds them identical) at about
+    the cost of one simulation."""
     from alpha_core.sim.settings import SimSettings
     from alpha_core.sim.simulate import simulate_one
 
@@ -213,10 +216,20 @@ def factor_neutral(expression: str, panel, settings, limit: float) -> Check:
         return Check("FACTOR_NEUTRAL_SHARPE", PENDING, None, float(limit),
                      f"the style descriptors cover {covered} IS days, fewer than {MIN_BASIS_DAYS} (momentum needs "
                      "252 days of history)")
-    text = f"group_neutralize({expression}, market)"
-    for name in BASIS_FIELDS:
-        text = f"vector_neut({text}, {name})"
-    out = simulate_one(text, derived, s, reg)
+    out = simulate_one(factor_neutral_expression(expression, BASIS_FIELDS), derived, s, reg)
     if out.result is None:
         return factor_neutral_check(None, limit, (out.error or "")[:200])
     return factor_neutral_check(out.result.is_.get("sharpe"), limit)
+
+
+def with_factor_neutral(checks: list[Check], expression: str, panel, settings) -> list[Check]:
+    """``checks`` (an ``alpha_checklist``) with its FACTOR_NEUTRAL_SHARPE row computed (``factor_neutral``, limit
+    = the LOW_SHARPE row's) when no other check FAILed; otherwise unchanged (the row stays PENDING: the
+    simulation is spent only on an alpha that would otherwise pass). The one rule the search, the LLM loop and
+    the mining benchmark's baseline share."""
+    from alpha_core.gate.checklist import replace_check
+
+    if any(c.result == FAIL for c in checks):
+        return checks
+    limit = next(c.limit for c in checks if c.name == "LOW_SHARPE")
+    return replace_check(checks, factor_neutral(expression, panel, settings, limit))

@@ -42,7 +42,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from alpha_core.expr.ast import Program
-from alpha_core.gate.checklist import GateLimits, alpha_checklist, replace_check
+from alpha_core.gate.checklist import GateLimits, alpha_checklist
 from alpha_core.gate.checks import Check, self_correlation
 from alpha_core.gate.stability import train_fitness, validated
 from alpha_core.gen import gp, mutate
@@ -416,8 +416,12 @@ class _Search:
                                        limits=self.ctx.gate,
                                        brain_limits=self.ctx.brain_limits.get(int(settings.delay)),
                                        novelty=trial.novelty, crowding=crowd, factor=factor)
-        if pnl.size and not any(c.result == "FAIL" for c in trial.checks):
-            trial.checks = replace_check(trial.checks, self._factor_neutral(trial, settings))
+        if pnl.size:
+            from alpha_core.gate.factors import with_factor_neutral
+
+            before = trial.checks
+            trial.checks = with_factor_neutral(before, trial.expression, self.ctx.panel, settings)
+            self.counts["factor_neutral_runs"] += trial.checks is not before
         trial.verdict = verdict(trial.checks)
         trial.red_sea = self.red_sea.max_corr(pnl, dates) if pnl.size else None
         nodes = gp.size(trial.program.result) if trial.program is not None else 0
@@ -428,16 +432,6 @@ class _Search:
         if trial.verdict == "winner" and trial.validated and trial.kind != "reused":
             if trial.red_sea is None or trial.red_sea < self.cfg.corr_limit:
                 self.red_sea.add(pnl, dates)
-
-    def _factor_neutral(self, trial: Trial, settings) -> Check:
-        """FACTOR_NEUTRAL_SHARPE of a trial that passes every other check: one diagnostic simulation of its
-        factor-neutralized expression (``gate.factors.factor_neutral``; not a trial, not stored), limit the
-        LOW_SHARPE row's (the delay's, BRAIN's live one when known)."""
-        from alpha_core.gate.factors import factor_neutral
-
-        limit = next(c.limit for c in trial.checks if c.name == "LOW_SHARPE")
-        self.counts["factor_neutral_runs"] += 1
-        return factor_neutral(trial.expression, self.ctx.panel, settings, limit)
 
     def _novelty(self, program) -> Check | None:
         """The NOVELTY check of ``program`` against ``ctx.novelty`` (None without a library)."""

@@ -340,10 +340,10 @@ class Research:
         self._judge(row, res, sim_settings)
 
     def _judge(self, row: dict, res, sim_settings) -> None:
-        from alpha_core.gate.checklist import alpha_checklist, replace_check
+        from alpha_core.gate.checklist import alpha_checklist
         from alpha_core.gate.checks import self_correlation
         from alpha_core.gate.deflated import deflated_sharpe_of
-        from alpha_core.gate.factors import factor_exposure, factor_neutral, style_library
+        from alpha_core.gate.factors import factor_exposure, style_library, with_factor_neutral
         from alpha_core.gate.novelty import novelty_check
         from alpha_core.gate.public import crowding, public_library
         from alpha_core.gen.pipeline import is_pnl, verdict
@@ -361,9 +361,8 @@ class Research:
             factor=factor_exposure(pnl, dates, style_library(self.panel), self.limits.factor_max) if pnl.size
             else None,
             deflated=deflated)
-        if pnl.size and not any(c.result == "FAIL" for c in checks):
-            limit = next(c.limit for c in checks if c.name == "LOW_SHARPE")
-            checks = replace_check(checks, factor_neutral(res.canonical, self.panel, sim_settings, limit))
+        if pnl.size:
+            checks = with_factor_neutral(checks, res.canonical, self.panel, sim_settings)
         row["verdict"] = verdict(checks)
         row["failed_checks"] = ", ".join(c.name for c in checks if c.result == "FAIL") or None
         row["checks_json"] = json.dumps([{"name": c.name, "result": c.result, "value": c.value, "limit": c.limit,

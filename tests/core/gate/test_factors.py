@@ -201,7 +201,7 @@ def test_factor_neutral_is_pending_on_a_panel_without_the_descriptor_fields():
 ])
 def test_factor_neutral_fast_path_equals_the_plain_expression(real_panel, expression, settings):
     """The basis read as precomputed fields gives the IS daily PnL of simulating the plain text, bit for bit."""
-    from alpha_core.gate.factors import _basis_panel, factor_neutral, factor_neutral_expression
+    from alpha_core.gate.factors import BASIS_FIELDS, _basis_panel, factor_neutral, factor_neutral_expression
     from alpha_core.sim.simulate import registry_for, simulate_one
 
     s = SimSettings(**settings)
@@ -210,9 +210,19 @@ def test_factor_neutral_fast_path_equals_the_plain_expression(real_panel, expres
     assert check.value == plain.is_["sharpe"]
     derived, reg, covered = _basis_panel(real_panel, s)
     assert 700 < covered < 1007           # momentum's first year is missing
-    text = f"group_neutralize({expression}, market)"
-    for i in range(4):
-        text = f"vector_neut({text}, style_basis_{i})"
-    fast = simulate_one(text, derived, s, reg).result
+    fast = simulate_one(factor_neutral_expression(expression, BASIS_FIELDS), derived, s, reg).result
     a, b = plain.period_pnl("is")[0], fast.period_pnl("is")[0]
     assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_factor_neutral_runs_only_when_nothing_else_fails(real_panel):
+    from alpha_core.gate.factors import with_factor_neutral
+
+    row = {"is_sharpe": 2.0, "is_fitness": 1.5, "is_turnover": 0.2, "is_max_weight": 0.02,
+           "is_sub_universe_sharpe": 1.5, "is_min_coverage": 400.0}
+    pnl, dates = simulate("rank(-cap)", real_panel).period_pnl("is")
+    checks = alpha_checklist(row, SimSettings(), pnl=pnl, dates=dates)
+    done = {c.name: c for c in with_factor_neutral(checks, "rank(-cap)", real_panel, SimSettings())}
+    assert done["FACTOR_NEUTRAL_SHARPE"].result == FAIL and done["FACTOR_NEUTRAL_SHARPE"].limit == 1.25
+    failing = alpha_checklist({**row, "is_turnover": 0.001}, SimSettings(), pnl=pnl, dates=dates)
+    assert with_factor_neutral(failing, "rank(-cap)", real_panel, SimSettings()) is failing
